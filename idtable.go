@@ -1,0 +1,253 @@
+package msgq
+
+import (
+	"math"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Ids are built as Linux builds them (ipc/util.h): id = seq<<shift | index.
+// The shift is 15 (IPCMNI 32768) unless the namespace allows more queues
+// than that, when it is 24 as under Linux's ipcmni_extend.
+const (
+	idShiftDefault  = 15
+	idShiftExtended = 24
+	maxMsgMni       = 1 << idShiftExtended
+
+	minCycle     = 64 // Linux ipc_min_cycle: indices cycle through at least this many
+	initialSlots = 16 // the table starts this small and doubles as it fills
+)
+
+// slot is one entry of the id table. Its mutex is the lock of the queue it
+// holds: every operation on that queue runs under it.
+type slot struct {
+	mu sync.Mutex
+	q  *queue // guarded by mu; changed only with the namespace lock held too
+}
+
+// slotTable is one published generation of the table. It is never changed
+// after it is published: growth publishes a longer one holding the same
+// *slot values, so a slot and its lock outlive every table that names it.
+type slotTable struct {
+	slots []*slot // len is a power of two
+}
+
+// idTable maps ids to queues. Lookups by id take no namespace-wide lock:
+// they load the current table atomically, index it and lock one slot.
+// Allocation, removal and growth run under the namespace lock.
+type idTable struct {
+	table atomic.Pointer[slotTable]
+
+	// Guarded by the namespace lock (nsCore.mu).
+	used    []uint64 // bitmap of the indices in use
+	inUse   int      // number of queues
+	maxIdx  int      // highest index in use, -1 when none
+	next    int      // where the cyclic search for a free index starts (idr_next)
+	lastIdx int      // the index handed out last, -1 before the first
+	seq     int      // sequence number that new ids carry
+
+	// Immutable.
+	shift  uint
+	mni    int // 1 << shift: the number of indices an id can name
+	seqMax int // sequence numbers run from 0 to seqMax-1, then wrap
+}
+
+func newIDTable(msgMni int) *idTable {
+	t := &idTable{maxIdx: -1, lastIdx: -1, shift: idShiftDefault}
+	if msgMni > 1<<idShiftDefault {
+		t.shift = idShiftExtended
+	}
+	t.mni = 1 << t.shift
+	t.seqMax = math.MaxInt32 >> t.shift
+	slots := make([]*slot, initialSlots)
+	for i := range slots {
+		slots[i] = new(slot)
+	}
+	t.table.Store(&slotTable{slots: slots})
+	return t
+}
+
+// slotAt returns the slot at index idx, or nil past the end of the table.
+func (t *idTable) slotAt(idx int) *slot {
+	slots := t.table.Load().slots
+	if idx < 0 || idx >= len(slots) {
+		return nil
+	}
+	return slots[idx]
+}
+
+// index is the table index an id names (Linux ipcid_to_idx).
+func (t *idTable) index(id int32) int { return int(id) & (t.mni - 1) }
+
+// lockID returns the queue with the given id with its slot locked, or
+// EINVAL if no queue has that id: an index never used, a removed queue or a
+// stale id whose index now holds a queue with another sequence number.
+func (t *idTable) lockID(id int32) (*queue, error) {
+	if id < 0 {
+		return nil, syscall.EINVAL
+	}
+	s := t.slotAt(t.index(id))
+	if s == nil {
+		return nil, syscall.EINVAL
+	}
+	s.mu.Lock()
+	if q := s.q; q != nil && q.id == int(id) {
+		return q, nil
+	}
+	s.mu.Unlock()
+	return nil, syscall.EINVAL
+}
+
+// lockIndex returns the queue at a table index with its slot locked, or
+// EINVAL for an empty index. Like Linux's MSG_STAT it uses only the index
+// bits of idx: the sequence bits are ignored.
+func (t *idTable) lockIndex(idx int32) (*queue, error) {
+	if idx < 0 {
+		return nil, syscall.EINVAL
+	}
+	s := t.slotAt(t.index(idx))
+	if s == nil {
+		return nil, syscall.EINVAL
+	}
+	s.mu.Lock()
+	if q := s.q; q != nil {
+		return q, nil
+	}
+	s.mu.Unlock()
+	return nil, syscall.EINVAL
+}
+
+// add gives q an index and an id, as Linux's ipc_addid and ipc_idr_alloc
+// do: ENOSPC once limit queues exist; otherwise the lowest free index at or
+// after the one handed out last, cycling through max(inUse*3/2, 64)
+// indices, so that a freed index is not reused at once; and the sequence
+// number advances each time the cycle wraps, so a reused index never
+// carries the id it had before. The namespace lock must be held.
+func (t *idTable) add(q *queue, limit int) error {
+	if limit > t.mni {
+		limit = t.mni
+	}
+	if t.inUse >= limit {
+		return syscall.ENOSPC
+	}
+	end := min(max(t.inUse*3/2, minCycle), t.mni)
+	idx := t.findFree(t.next, end)
+	if idx < 0 {
+		idx = t.findFree(0, end)
+	}
+	if idx < 0 { // cannot happen: end exceeds inUse
+		return syscall.ENOSPC
+	}
+	t.next = idx + 1
+	if idx <= t.lastIdx {
+		t.seq++
+		if t.seq >= t.seqMax {
+			t.seq = 0
+		}
+	}
+	t.lastIdx = idx
+
+	t.growTo(idx + 1)
+	q.id = t.seq<<t.shift | idx
+	q.perm.seq = uint16(t.seq)
+	s := t.table.Load().slots[idx]
+	q.mu = &s.mu
+	s.mu.Lock()
+	s.q = q
+	s.mu.Unlock()
+
+	t.setUsed(idx, true)
+	t.inUse++
+	t.maxIdx = max(t.maxIdx, idx)
+	return nil
+}
+
+// remove frees q's index. The namespace lock and q's slot lock must be held.
+func (t *idTable) remove(q *queue) {
+	idx := t.index(int32(q.id))
+	t.table.Load().slots[idx].q = nil
+	t.setUsed(idx, false)
+	t.inUse--
+	for t.maxIdx >= 0 && !t.isUsed(t.maxIdx) {
+		t.maxIdx--
+	}
+}
+
+// highestIndex is what IPC_INFO and MSG_INFO return: the highest index in
+// use, or 0 when the namespace has no queue (Linux ipc_get_maxidx).
+func (t *idTable) highestIndex() int {
+	return max(t.maxIdx, 0)
+}
+
+// growTo doubles the table until it has at least n slots. The new table
+// shares the existing slots, so concurrent lookups in the old one stay
+// correct; it is published with one atomic store.
+func (t *idTable) growTo(n int) {
+	old := t.table.Load().slots
+	if n <= len(old) {
+		return
+	}
+	size := len(old)
+	for size < n {
+		size *= 2
+	}
+	slots := make([]*slot, size)
+	copy(slots, old)
+	for i := len(old); i < size; i++ {
+		slots[i] = new(slot)
+	}
+	t.table.Store(&slotTable{slots: slots})
+}
+
+// findFree returns the lowest unused index in [from, end), or -1.
+func (t *idTable) findFree(from, end int) int {
+	for i := from; i < end; {
+		w := i / 64
+		if w >= len(t.used) {
+			return i
+		}
+		free := ^t.used[w] >> (i % 64)
+		if free != 0 {
+			if j := i + bits.TrailingZeros64(free); j < end {
+				return j
+			}
+			return -1
+		}
+		i = (w + 1) * 64
+	}
+	return -1
+}
+
+func (t *idTable) isUsed(idx int) bool {
+	w := idx / 64
+	return w < len(t.used) && t.used[w]&(1<<(idx%64)) != 0
+}
+
+func (t *idTable) setUsed(idx int, used bool) {
+	w := idx / 64
+	for w >= len(t.used) {
+		t.used = append(t.used, 0)
+	}
+	if used {
+		t.used[w] |= 1 << (idx % 64)
+	} else {
+		t.used[w] &^= 1 << (idx % 64)
+	}
+}
+
+// each calls f for every queue in index order, with the queue's slot locked.
+// The namespace lock must be held, so that no queue comes or goes.
+func (t *idTable) each(f func(q *queue)) {
+	slots := t.table.Load().slots
+	for idx := 0; idx <= t.maxIdx; idx++ {
+		if !t.isUsed(idx) {
+			continue
+		}
+		s := slots[idx]
+		s.mu.Lock()
+		f(s.q)
+		s.mu.Unlock()
+	}
+}

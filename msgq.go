@@ -1,0 +1,687 @@
+// Package msgq emulates Linux System V message queues (msgget, msgsnd,
+// msgrcv, msgctl) inside one Go process: code written for SysV queues runs
+// hermetically, with any number of independent namespaces, no kernel
+// queues left behind, no privileges, and the results and errno values that
+// Linux gives for the same calls.
+//
+// There are two layers over one implementation. The syscall-shaped layer
+// (Namespace.Msgget, Msgsnd, Msgrcv, Msgctl, MsgctlInfo) takes the same
+// arguments as the system calls and returns bare syscall.Errno values. The
+// Go-shaped layer (Namespace.Get, Lookup and the Queue methods) returns a
+// handle per queue and takes a context.Context on the calls that block.
+//
+// # Objects
+//
+// A Namespace is one IPC namespace: its limits (Limits), its clock, a key
+// index and an id table. Namespace values returned by As are views of the
+// same namespace acting with other credentials (Cred); permission checks
+// follow Linux's ipcperms, with capabilities (Caps) where Linux consults
+// them. A queue holds its permissions and times, its messages (see
+// messages.go) and its blocked senders and receivers (see waiters.go). A
+// Queue is a handle: a queue plus the credentials of the view it came from.
+//
+// # Ids
+//
+// The id table (idtable.go) is a power-of-two array of slots that starts
+// with 16 and doubles as it fills. An id is seq<<15 | index, as on Linux
+// (seq<<24 | index when MsgMni exceeds 32768). Indices are handed out
+// cyclically and the sequence number advances whenever the cycle wraps, as
+// Linux's ipc_idr_alloc does, so a reused index carries a new id and a
+// stale id (its queue removed, perhaps its index reused) gets EINVAL.
+// Lookups by id take no namespace-wide lock: they load the table pointer
+// atomically, index it and lock that one slot. Growth builds a longer table
+// that shares the same *slot values and publishes it with one atomic store.
+//
+// # Locks
+//
+// There are two kinds of lock, always taken in this order:
+//
+//  1. nsCore.mu, the namespace lock. It guards the key index, the id
+//     table's allocation state (the in-use bitmap, counts, the cyclic
+//     cursor and sequence number) and growth. msgget, IPC_RMID,
+//     IPC_INFO, MSG_INFO and the ipcs listing take it; msgsnd, msgrcv,
+//     IPC_STAT and IPC_SET do not.
+//  2. slot.mu, one per slot: the lock of the queue in that slot. It guards
+//     every mutable field of the queue, its messages and its waiters.
+//     A slot's pointer to its queue changes only with both locks held.
+//
+// No code takes a namespace lock while holding a slot lock, or two slot
+// locks at once. Each blocked caller waits on its own sync.Cond whose
+// locker is the slot lock, and whoever makes it able to proceed (a sender
+// with a message for it, a receiver making room, IPC_SET, IPC_RMID or its
+// context ending) completes its call under that lock and wakes it alone.
+//
+// # Differences from Linux
+//
+// Times keep the precision of the namespace's clock (Linux keeps whole
+// seconds). Senders blocked on a full queue are served in FIFO order as
+// room is made, each completed under the lock as it fits, where Linux wakes
+// all that fit and lets them race; the outcome is always one Linux could
+// have produced. Signals do not exist here: a context ending is the only
+// way to interrupt a blocked call, and it sends or consumes nothing.
+package msgq
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Key names a queue in msgget, like C's key_t.
+type Key int32
+
+// IPC_PRIVATE as a key always creates a new queue that no key names.
+const IPC_PRIVATE Key = 0
+
+// Flags and commands, with the names and values of Linux's <sys/ipc.h> and
+// <sys/msg.h>.
+const (
+	IPC_CREAT   = 0o1000  // msgget: create the queue if the key has none
+	IPC_EXCL    = 0o2000  // msgget: with IPC_CREAT, fail with EEXIST if it exists
+	IPC_NOWAIT  = 0o4000  // msgsnd, msgrcv: fail instead of waiting
+	MSG_NOERROR = 0o10000 // msgrcv: truncate a message longer than the buffer
+	MSG_EXCEPT  = 0o20000 // msgrcv: with msgtyp > 0, take a message of another type
+	MSG_COPY    = 0o40000 // msgrcv: copy the message at position msgtyp, without taking it
+
+	IPC_RMID     = 0  // msgctl: remove the queue
+	IPC_SET      = 1  // msgctl: set uid, gid, mode and qbytes
+	IPC_STAT     = 2  // msgctl: read the queue's msqid_ds
+	IPC_INFO     = 3  // msgctl: read the namespace's limits
+	MSG_STAT     = 11 // msgctl: IPC_STAT by table index, returning the id
+	MSG_INFO     = 12 // msgctl: read the namespace's usage
+	MSG_STAT_ANY = 13 // msgctl: MSG_STAT without the read permission check
+)
+
+// Limits are a namespace's sysctl limits (kernel.msgmax, kernel.msgmnb,
+// kernel.msgmni).
+type Limits struct {
+	MsgMax int // largest message text in bytes        (Linux default 8192)
+	MsgMnb int // msg_qbytes given to a new queue      (16384)
+	MsgMni int // most queues alive in the namespace   (32000)
+}
+
+// DefaultLimits are Linux's defaults.
+var DefaultLimits = Limits{MsgMax: 8192, MsgMnb: 16384, MsgMni: 32000}
+
+// withDefaults fills the zero fields of l from DefaultLimits and brings the
+// others into the ranges Linux's sysctls accept: MsgMax and MsgMnb up to
+// math.MaxInt32, MsgMni up to 1<<24 (Linux with ipcmni_extend). A negative
+// field counts as zero.
+func (l Limits) withDefaults() Limits {
+	fix := func(v, def, most int) int {
+		if v <= 0 {
+			return def
+		}
+		return min(v, most)
+	}
+	return Limits{
+		MsgMax: fix(l.MsgMax, DefaultLimits.MsgMax, 1<<31-1),
+		MsgMnb: fix(l.MsgMnb, DefaultLimits.MsgMnb, 1<<31-1),
+		MsgMni: fix(l.MsgMni, DefaultLimits.MsgMni, maxMsgMni),
+	}
+}
+
+// An Option configures NewNamespace.
+type Option func(*options)
+
+type options struct {
+	limits Limits
+	cred   *Cred
+	now    func() time.Time
+}
+
+// WithLimits sets the namespace's limits; zero fields keep the defaults.
+func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
+
+// WithCred sets the credentials the namespace's calls act with (default:
+// CurrentCred()). As gives views with other credentials.
+func WithCred(c Cred) Option { return func(o *options) { c = c.clone(); o.cred = &c } }
+
+// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime
+// (default: time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Namespace is one IPC namespace's message queues, seen with one set of
+// credentials. Its methods are safe for concurrent use. The zero value is
+// not usable: call NewNamespace.
+type Namespace struct {
+	core *nsCore
+	cred Cred // immutable
+}
+
+// nsCore is the namespace proper, shared by all its views.
+type nsCore struct {
+	limits Limits // immutable
+	now    func() time.Time
+
+	mu   sync.Mutex     // the namespace lock: see the package doc for the order
+	keys map[Key]*queue // guarded by mu
+	ids  *idTable       // allocation guarded by mu; lookups lock-free
+}
+
+// NewNamespace returns an empty namespace, like a fresh Linux IPC namespace.
+func NewNamespace(opts ...Option) *Namespace {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.cred == nil {
+		c := CurrentCred()
+		o.cred = &c
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	limits := o.limits.withDefaults()
+	return &Namespace{
+		core: &nsCore{
+			limits: limits,
+			now:    o.now,
+			keys:   make(map[Key]*queue),
+			ids:    newIDTable(limits.MsgMni),
+		},
+		cred: *o.cred,
+	}
+}
+
+// As returns a view of the same namespace whose calls act as c.
+func (ns *Namespace) As(c Cred) *Namespace {
+	return &Namespace{core: ns.core, cred: c.clone()}
+}
+
+// Cred returns the credentials ns acts with.
+func (ns *Namespace) Cred() Cred { return ns.cred.clone() }
+
+// Limits returns the namespace's limits, defaults filled in.
+func (ns *Namespace) Limits() Limits { return ns.core.limits }
+
+// Msgget mirrors msgget(2): it returns the id of the queue with the given
+// key, creating it if IPC_CREAT is set and no queue has that key; with
+// IPC_PRIVATE it always creates a new queue. A new queue takes its mode from
+// the low 9 bits of msgflg, its owner and creator from the caller, and
+// msg_qbytes from MsgMnb.
+//
+// Errors: ENOENT (no queue has the key and IPC_CREAT is not set), EEXIST
+// (IPC_CREAT|IPC_EXCL and the key exists), EACCES (the queue's mode does
+// not grant the permission bits asked for in msgflg), ENOSPC (MsgMni queues
+// exist).
+func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
+	q, err := ns.get(key, int32(msgflg))
+	if err != nil {
+		return -1, err
+	}
+	return q.id, nil
+}
+
+// get is msgget (Linux ipcget): the whole call runs under the namespace
+// lock, like Linux's ids rwsem held for writing.
+func (ns *Namespace) get(key Key, msgflg int32) (*queue, error) {
+	core := ns.core
+	core.mu.Lock()
+	defer core.mu.Unlock()
+	if key == IPC_PRIVATE {
+		return ns.newQueue(key, msgflg)
+	}
+	q := core.keys[key]
+	if q == nil {
+		if msgflg&IPC_CREAT == 0 {
+			return nil, syscall.ENOENT
+		}
+		return ns.newQueue(key, msgflg)
+	}
+	if msgflg&IPC_CREAT != 0 && msgflg&IPC_EXCL != 0 {
+		return nil, syscall.EEXIST
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.perm.permits(&ns.cred, msgflg) {
+		return nil, syscall.EACCES
+	}
+	return q, nil
+}
+
+// newQueue creates a queue (Linux newque). The namespace lock must be held.
+func (ns *Namespace) newQueue(key Key, msgflg int32) (*queue, error) {
+	core := ns.core
+	q := &queue{
+		ns: core,
+		perm: ipcPerm{
+			key:  key,
+			uid:  ns.cred.UID,
+			gid:  ns.cred.GID,
+			cuid: ns.cred.UID,
+			cgid: ns.cred.GID,
+			mode: uint16(msgflg & 0o777),
+		},
+		ctime:  core.now(),
+		qbytes: uint64(core.limits.MsgMnb),
+	}
+	q.msgs.init()
+	if err := core.ids.add(q, core.limits.MsgMni); err != nil {
+		return nil, err
+	}
+	if key != IPC_PRIVATE {
+		core.keys[key] = q
+	}
+	return q, nil
+}
+
+// checkSend makes msgsnd's argument checks, in Linux's order: a text longer
+// than MsgMax or a negative id is EINVAL, then a type below 1 is EINVAL.
+func (ns *Namespace) checkSend(msqid int32, mtype int64, size int) error {
+	if size > ns.core.limits.MsgMax || msqid < 0 || mtype < 1 {
+		return syscall.EINVAL
+	}
+	return nil
+}
+
+// checkRecv makes msgrcv's argument checks, in Linux's order: a negative id
+// or size is EINVAL; MSG_COPY without IPC_NOWAIT, or with MSG_EXCEPT, is
+// EINVAL before the id is even looked up.
+func checkRecv(msqid int32, size int, msgflg int32) error {
+	if msqid < 0 || size < 0 {
+		return syscall.EINVAL
+	}
+	if msgflg&MSG_COPY != 0 && (msgflg&MSG_EXCEPT != 0 || msgflg&IPC_NOWAIT == 0) {
+		return syscall.EINVAL
+	}
+	return nil
+}
+
+// Msgsnd mirrors msgsnd(2): it appends a copy of mtext with type mtype to
+// the queue msqid, or hands it straight to the longest-waiting receiver it
+// suits. If the queue is full it waits for room, unless msgflg has
+// IPC_NOWAIT. The caller may reuse mtext as soon as Msgsnd returns.
+//
+// Errors: EINVAL (len(mtext) > MsgMax, msqid negative, mtype < 1, or no
+// queue with that id), EACCES (no write permission), EAGAIN (full, with
+// IPC_NOWAIT), EIDRM (the queue was removed while the call waited).
+func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
+	id := int32(msqid)
+	if err := ns.checkSend(id, mtype, len(mtext)); err != nil {
+		return err
+	}
+	q, err := ns.core.ids.lockID(id)
+	if err != nil {
+		return err
+	}
+	defer q.mu.Unlock()
+	return q.send(context.Background(), &ns.cred, mtype, mtext, int32(msgflg))
+}
+
+// Msgrcv mirrors msgrcv(2): it takes a message from the queue msqid and
+// copies at most len(mtext) bytes of its text into mtext (len(mtext) is
+// C's msgsz), returning the number of bytes copied and the message's type.
+// msgtyp selects: 0 the oldest message; > 0 the oldest of that type, or
+// with MSG_EXCEPT the oldest of any other type; < 0 the oldest of the
+// least type not above |msgtyp|. With MSG_COPY (which needs IPC_NOWAIT)
+// it copies the message at position msgtyp (0 is the oldest) and leaves it
+// queued. Without IPC_NOWAIT it waits for a suitable message.
+//
+// Errors: EINVAL (msqid negative or no queue with that id; MSG_COPY with
+// MSG_EXCEPT or without IPC_NOWAIT; MSG_COPY|MSG_NOERROR of a message longer
+// than mtext), EACCES (no read permission), E2BIG (the message is longer
+// than mtext and MSG_NOERROR is not set; it stays queued), ENOMSG (no
+// suitable message, with IPC_NOWAIT), EIDRM (the queue was removed while the
+// call waited).
+func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (n int, mtype int64, err error) {
+	id, flg := int32(msqid), int32(msgflg)
+	if err := checkRecv(id, len(mtext), flg); err != nil {
+		return -1, 0, err
+	}
+	q, err := ns.core.ids.lockID(id)
+	if err != nil {
+		return -1, 0, err
+	}
+	defer q.mu.Unlock()
+	r := recvReq{buf: mtext, size: len(mtext)}
+	if err := q.receive(context.Background(), &ns.cred, &r, msgtyp, flg); err != nil {
+		return -1, 0, err
+	}
+	return r.n, r.mtype, nil
+}
+
+// Msgctl mirrors msgctl(2) for the commands that name one queue:
+//
+//   - IPC_STAT copies the queue's msqid_ds into buf and returns 0; it needs
+//     read permission (EACCES).
+//   - MSG_STAT does the same for the queue at table index msqid and returns
+//     its id; MSG_STAT_ANY skips the permission check.
+//   - IPC_SET sets the owner's uid and gid, the low 9 mode bits and
+//     msg_qbytes from buf, and msg_ctime. It needs the caller to own or
+//     have created the queue, or CapSysAdmin (EPERM); raising qbytes
+//     above MsgMnb needs CapSysResource (EPERM); a uid or gid of
+//     0xffffffff is EINVAL. Blocked receivers that lose read permission
+//     fail with EACCES; blocked senders that now fit proceed.
+//   - IPC_RMID removes the queue; it needs owner, creator or CapSysAdmin
+//     (EPERM). Blocked callers fail with EIDRM.
+//   - IPC_INFO and MSG_INFO return what MsgctlInfo returns and leave buf
+//     as it is: use MsgctlInfo to read their figures.
+//
+// Errors: EINVAL (msqid or cmd negative, an unknown cmd, no queue with that
+// id or at that index), EFAULT (buf is nil where Linux would read or write
+// it: IPC_SET before anything else, the STAT commands after their checks),
+// and those above.
+func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
+	id, c := int32(msqid), int32(cmd)
+	if id < 0 || c < 0 {
+		return -1, syscall.EINVAL
+	}
+	switch c {
+	case IPC_INFO, MSG_INFO:
+		r := ns.info(c, nil)
+		if buf == nil {
+			return -1, syscall.EFAULT
+		}
+		return r, nil
+	case IPC_STAT, MSG_STAT, MSG_STAT_ANY:
+		ds, r, err := ns.stat(id, c)
+		if err != nil {
+			return -1, err
+		}
+		if buf == nil {
+			return -1, syscall.EFAULT
+		}
+		*buf = ds
+		return r, nil
+	case IPC_SET:
+		if buf == nil {
+			return -1, syscall.EFAULT
+		}
+		ds := *buf // Linux copies the buffer in before it looks at the id
+		q, err := ns.core.ids.lockID(id)
+		if err != nil {
+			return -1, err
+		}
+		defer q.mu.Unlock()
+		if err := q.set(&ns.cred, &ds); err != nil {
+			return -1, err
+		}
+		return 0, nil
+	case IPC_RMID:
+		q, err := ns.lockForRemove(id)
+		if err != nil {
+			return -1, err
+		}
+		defer ns.core.mu.Unlock()
+		defer q.mu.Unlock()
+		if err := ns.remove(q); err != nil {
+			return -1, err
+		}
+		return 0, nil
+	}
+	return -1, syscall.EINVAL
+}
+
+// stat is IPC_STAT, MSG_STAT and MSG_STAT_ANY (Linux msgctl_stat).
+func (ns *Namespace) stat(id int32, cmd int32) (MsqidDS, int, error) {
+	var q *queue
+	var err error
+	if cmd == IPC_STAT {
+		q, err = ns.core.ids.lockID(id)
+	} else {
+		q, err = ns.core.ids.lockIndex(id)
+	}
+	if err != nil {
+		return MsqidDS{}, -1, err
+	}
+	defer q.mu.Unlock()
+	if cmd != MSG_STAT_ANY && !q.perm.permits(&ns.cred, accessRead) {
+		return MsqidDS{}, -1, syscall.EACCES
+	}
+	if cmd == IPC_STAT {
+		return q.stat(), 0, nil
+	}
+	return q.stat(), q.id, nil
+}
+
+// lockForRemove takes the namespace lock and the slot lock of queue id, in
+// that order, as IPC_RMID needs both. On error it holds neither.
+func (ns *Namespace) lockForRemove(id int32) (*queue, error) {
+	ns.core.mu.Lock()
+	q, err := ns.core.ids.lockID(id)
+	if err != nil {
+		ns.core.mu.Unlock()
+	}
+	return q, err
+}
+
+// remove is IPC_RMID after the lookup: the namespace lock and q's slot lock
+// must be held.
+func (ns *Namespace) remove(q *queue) error {
+	if !q.perm.mayControl(&ns.cred) {
+		return syscall.EPERM
+	}
+	q.destroy()
+	ns.core.ids.remove(q)
+	if q.perm.key != IPC_PRIVATE {
+		delete(ns.core.keys, q.perm.key)
+	}
+	return nil
+}
+
+// MsgctlInfo mirrors msgctl(2) with IPC_INFO or MSG_INFO: it fills buf and
+// returns the highest table index in use (0 when there is none). IPC_INFO
+// reports the limits and Linux's fixed figures (msgpool 512000, msgmap and
+// msgtql 16384, msgssz 16, msgseg 65535); MSG_INFO reports the limits and
+// the usage: msgpool the number of queues, msgmap the number of messages,
+// msgtql the bytes of text queued.
+//
+// Errors: EINVAL (any other cmd), EFAULT (buf is nil).
+func (ns *Namespace) MsgctlInfo(cmd int, buf *MsgInfo) (int, error) {
+	c := int32(cmd)
+	if c != IPC_INFO && c != MSG_INFO {
+		return -1, syscall.EINVAL
+	}
+	var info MsgInfo
+	r := ns.info(c, &info)
+	if buf == nil {
+		return -1, syscall.EFAULT
+	}
+	*buf = info
+	return r, nil
+}
+
+// Linux's fixed figures for IPC_INFO (include/uapi/linux/msg.h).
+const (
+	msgPool = 32000 * 16384 / 1024 // MSGPOOL: MSGMNI * MSGMNB / 1024
+	msgMap  = 16384                // MSGMAP = MSGMNB
+	msgTql  = 16384                // MSGTQL = MSGMNB
+	msgSsz  = 16                   // MSGSSZ
+	msgSeg  = 0xffff               // MSGSEG: MSGPOOL*1024/MSGSSZ, capped
+)
+
+// info is IPC_INFO and MSG_INFO (Linux msgctl_info); buf may be nil.
+func (ns *Namespace) info(cmd int32, buf *MsgInfo) int {
+	core := ns.core
+	core.mu.Lock()
+	defer core.mu.Unlock()
+	if buf != nil {
+		l := core.limits
+		*buf = MsgInfo{
+			Msgmni:  int32(l.MsgMni),
+			Msgmax:  int32(l.MsgMax),
+			Msgmnb:  int32(l.MsgMnb),
+			Msgssz:  msgSsz,
+			Msgseg:  msgSeg,
+			Msgpool: msgPool,
+			Msgmap:  msgMap,
+			Msgtql:  msgTql,
+		}
+		if cmd == MSG_INFO {
+			var msgs, bytes uint64
+			core.ids.each(func(q *queue) {
+				msgs += uint64(q.msgs.count)
+				bytes += q.cbytes
+			})
+			buf.Msgpool = int32(core.ids.inUse)
+			buf.Msgmap = int32(min(msgs, 1<<31-1))
+			buf.Msgtql = int32(min(bytes, 1<<31-1))
+		}
+	}
+	return core.ids.highestIndex()
+}
+
+// IPCPerm is Linux's ipc64_perm: a queue's key, owner, creator, mode and
+// sequence number.
+type IPCPerm struct {
+	Key                  Key
+	UID, GID, CUID, CGID uint32
+	Mode                 uint16 // low 9 bits are the permission bits
+	Seq                  uint16
+}
+
+// MsqidDS is Linux's msqid64_ds, as IPC_STAT fills it and IPC_SET reads it.
+type MsqidDS struct {
+	Perm                 IPCPerm
+	Stime, Rtime, Ctime  time.Time // zero when never
+	Cbytes, Qnum, Qbytes uint64
+	Lspid, Lrpid         int32
+}
+
+// MsgInfo is Linux's struct msginfo, as IPC_INFO and MSG_INFO fill it.
+type MsgInfo struct {
+	Msgpool, Msgmap, Msgmax, Msgmnb, Msgmni, Msgssz, Msgtql int32
+	Msgseg                                                  uint16
+}
+
+// Get mirrors msgget(2) like Msgget, returning a handle on the queue.
+func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
+	q, err := ns.get(key, int32(msgflg))
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{ns: ns, q: q}, nil
+}
+
+// Lookup returns a handle on the queue with id msqid. It checks no
+// permission (the calls on the handle do). Errors: EINVAL for an id that
+// names no queue: never used, removed, or stale.
+func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
+	q, err := ns.core.ids.lockID(int32(msqid))
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Unlock()
+	return &Queue{ns: ns, q: q}, nil
+}
+
+// Queue is a handle on one queue, acting with the credentials of the
+// namespace view it came from. It keeps naming the queue it was opened on:
+// once that queue is removed every call returns EIDRM, even if its id is
+// later reused.
+type Queue struct {
+	ns *Namespace
+	q  *queue
+}
+
+// ID returns the queue's id, as msgget returned it.
+func (q *Queue) ID() int { return q.q.id }
+
+// lock locks the queue, or returns EIDRM if it was removed.
+func (q *Queue) lock() error {
+	q.q.mu.Lock()
+	if q.q.removed {
+		q.q.mu.Unlock()
+		return syscall.EIDRM
+	}
+	return nil
+}
+
+// Send is msgsnd(2) on the queue (see Namespace.Msgsnd), waiting for room
+// until ctx ends unless msgflg has IPC_NOWAIT. If ctx ends first it returns
+// an error for which errors.Is(err, ctx.Err()) holds, having sent nothing;
+// ctx is consulted only when the call would wait. Errors: EINVAL
+// (len(mtext) > MsgMax or mtype < 1), EIDRM (the queue is removed), EACCES,
+// EAGAIN.
+func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int) error {
+	if err := q.ns.checkSend(0, mtype, len(mtext)); err != nil {
+		return err
+	}
+	if err := q.lock(); err != nil {
+		return err
+	}
+	defer q.q.mu.Unlock()
+	return q.q.send(ctx, &q.ns.cred, mtype, mtext, int32(msgflg))
+}
+
+// Recv is msgrcv(2) on the queue (see Namespace.Msgrcv) with a buffer of
+// maxSize bytes, returning the message in new memory. If ctx ends while it
+// waits it returns an error for which errors.Is(err, ctx.Err()) holds,
+// having consumed nothing. Errors: EINVAL (maxSize negative; MSG_COPY
+// misused), EIDRM, EACCES, E2BIG, ENOMSG.
+func (q *Queue) Recv(ctx context.Context, msgtyp int64, maxSize int, msgflg int) (Message, error) {
+	r := recvReq{size: maxSize, alloc: true}
+	if err := q.receive(ctx, &r, msgtyp, int32(msgflg)); err != nil {
+		return Message{}, err
+	}
+	return Message{Type: r.mtype, Text: r.text}, nil
+}
+
+// RecvInto is msgrcv(2) on the queue (see Namespace.Msgrcv) into buf,
+// returning the number of bytes copied and the message's type; it
+// allocates nothing. Cancellation and errors are as for Recv.
+func (q *Queue) RecvInto(ctx context.Context, buf []byte, msgtyp int64, msgflg int) (n int, mtype int64, err error) {
+	r := recvReq{buf: buf, size: len(buf)}
+	if err := q.receive(ctx, &r, msgtyp, int32(msgflg)); err != nil {
+		return -1, 0, err
+	}
+	return r.n, r.mtype, nil
+}
+
+func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg int32) error {
+	if err := checkRecv(0, r.size, msgflg); err != nil {
+		return err
+	}
+	if err := q.lock(); err != nil {
+		return err
+	}
+	defer q.q.mu.Unlock()
+	return q.q.receive(ctx, &q.ns.cred, r, msgtyp, msgflg)
+}
+
+// Message is a message's type and text.
+type Message struct {
+	Type int64
+	Text []byte
+}
+
+// Stat is msgctl(2) IPC_STAT on the queue. Errors: EIDRM, EACCES.
+func (q *Queue) Stat() (MsqidDS, error) {
+	if err := q.lock(); err != nil {
+		return MsqidDS{}, err
+	}
+	defer q.q.mu.Unlock()
+	if !q.q.perm.permits(&q.ns.cred, accessRead) {
+		return MsqidDS{}, syscall.EACCES
+	}
+	return q.q.stat(), nil
+}
+
+// Set is msgctl(2) IPC_SET on the queue (see Namespace.Msgctl). Errors:
+// EFAULT (ds is nil), EIDRM, EPERM, EINVAL.
+func (q *Queue) Set(ds *MsqidDS) error {
+	if ds == nil {
+		return syscall.EFAULT
+	}
+	v := *ds
+	if err := q.lock(); err != nil {
+		return err
+	}
+	defer q.q.mu.Unlock()
+	return q.q.set(&q.ns.cred, &v)
+}
+
+// Remove is msgctl(2) IPC_RMID on the queue: blocked callers fail with
+// EIDRM and the messages are dropped. Errors: EIDRM (already removed),
+// EPERM (not the owner or creator, and no CapSysAdmin).
+func (q *Queue) Remove() error {
+	q.ns.core.mu.Lock()
+	defer q.ns.core.mu.Unlock()
+	if err := q.lock(); err != nil {
+		return err
+	}
+	defer q.q.mu.Unlock()
+	return q.ns.remove(q.q)
+}

@@ -1,0 +1,408 @@
+package msgq
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// queue is one message queue: Linux's struct msg_queue. Every method must be
+// called with the queue's slot lock (*mu) held, and returns with it held,
+// though it may release it while waiting.
+type queue struct {
+	mu *sync.Mutex // the lock of the slot the queue lives in; set once by idTable.add
+	ns *nsCore
+	id int // set once by idTable.add
+
+	// Guarded by *mu.
+	perm                ipcPerm
+	removed             bool
+	stime, rtime, ctime time.Time
+	lspid, lrpid        int32
+	qbytes              uint64 // the most bytes, and the most messages, the queue holds
+	cbytes              uint64 // bytes of text queued
+	msgs                msgStore
+	senders             waitList // blocked senders, oldest first
+	receivers           receivers
+	idle                *waiter // waiters kept for reuse, linked by next
+}
+
+// searchMode is how msgrcv selects a message (Linux convert_mode).
+type searchMode uint8
+
+const (
+	searchAny       searchMode = iota // msgtyp 0: the oldest message
+	searchEqual                       // msgtyp > 0: the oldest of type msgtyp
+	searchNotEqual                    // msgtyp > 0 with MSG_EXCEPT: the oldest of another type
+	searchLessEqual                   // msgtyp < 0: the oldest of the least type ≤ |msgtyp|
+	searchNumber                      // MSG_COPY: the message at position msgtyp
+)
+
+// convertMode turns msgrcv's msgtyp and flags into a mode and the value the
+// mode compares with, as Linux's convert_mode does: MSG_COPY wins, then
+// msgtyp's sign; MSG_EXCEPT matters only for positive msgtyp; and the
+// bound for msgtyp < 0 is |msgtyp|, with math.MinInt64 taken as
+// math.MaxInt64 (its negation does not exist).
+func convertMode(msgtyp int64, msgflg int32) (searchMode, int64) {
+	switch {
+	case msgflg&MSG_COPY != 0:
+		return searchNumber, msgtyp
+	case msgtyp == 0:
+		return searchAny, 0
+	case msgtyp < 0:
+		if msgtyp == -msgtyp { // math.MinInt64
+			return searchLessEqual, 1<<63 - 1
+		}
+		return searchLessEqual, -msgtyp
+	case msgflg&MSG_EXCEPT != 0:
+		return searchNotEqual, msgtyp
+	}
+	return searchEqual, msgtyp
+}
+
+// matches reports whether a message of type mtype suits a receiver waiting
+// with mode and msgtyp (Linux testmsg).
+func matches(mtype int64, mode searchMode, msgtyp int64) bool {
+	switch mode {
+	case searchAny:
+		return true
+	case searchEqual:
+		return mtype == msgtyp
+	case searchNotEqual:
+		return mtype != msgtyp
+	case searchLessEqual:
+		return mtype <= msgtyp
+	}
+	return false
+}
+
+// find returns the list whose head msgrcv takes in mode, or nil.
+func (q *queue) find(mode searchMode, msgtyp int64) *typeList {
+	switch mode {
+	case searchAny:
+		return q.msgs.first()
+	case searchEqual:
+		return q.msgs.exact(msgtyp)
+	case searchNotEqual:
+		return q.msgs.except(msgtyp)
+	case searchLessEqual:
+		return q.msgs.lowest(msgtyp)
+	}
+	return nil
+}
+
+// fits reports whether a message of n bytes fits: its bytes within qbytes,
+// and the message count within qbytes too, which stops floods of empty
+// messages (Linux msg_fits_inqueue).
+func (q *queue) fits(n int) bool {
+	return uint64(n)+q.cbytes <= q.qbytes && 1+uint64(q.msgs.count) <= q.qbytes
+}
+
+// send is the part of msgsnd(2) after the id lookup (Linux do_msgsnd): it
+// checks write permission, queues the message or hands it to a waiting
+// receiver, and, when the queue is full, fails with EAGAIN under
+// IPC_NOWAIT or waits until it fits, the queue is removed (EIDRM) or ctx
+// ends. A sender that loses write permission while it waits fails with
+// EACCES when its message would fit.
+func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msgflg int32) error {
+	if !q.perm.permits(c, accessWrite) {
+		return syscall.EACCES
+	}
+	if q.fits(len(text)) {
+		q.commitSend(c, q.msgs.newMessage(mtype, text))
+		return nil
+	}
+	if msgflg&IPC_NOWAIT != 0 {
+		return syscall.EAGAIN
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := q.newWaiter(c)
+	w.msg = q.msgs.newMessage(mtype, text)
+	q.senders.pushBack(w)
+	return q.wait(ctx, w)
+}
+
+// commitSend records the send and delivers m: straight to the oldest
+// waiting receiver it suits (Linux pipelined_send), else onto the queue.
+func (q *queue) commitSend(c *Cred, m *message) {
+	q.lspid = c.PID
+	q.stime = q.ns.now()
+	for {
+		w := q.receivers.oldestFor(m.mtype)
+		if w == nil {
+			break
+		}
+		q.receivers.remove(w)
+		if len(m.text) > w.maxSize {
+			w.finish(syscall.E2BIG) // and the message goes on to the next
+			continue
+		}
+		q.lrpid = w.cred.PID
+		q.rtime = q.stime
+		w.msg = m
+		w.finish(nil)
+		return
+	}
+	q.msgs.push(m)
+	q.cbytes += uint64(len(m.text))
+}
+
+// wakeSenders lets blocked senders through after room was made (Linux
+// ss_wakeup): in FIFO order, every sender whose message now fits is
+// completed, and one whose message does not fit is passed over, not
+// waited for. A sender completed here that has lost write permission gets
+// EACCES, as it would when it woke on Linux.
+func (q *queue) wakeSenders() {
+	eachIn(&q.senders, func(w *waiter) {
+		if !q.fits(len(w.msg.text)) {
+			return
+		}
+		q.senders.remove(w)
+		if !q.perm.permits(w.cred, accessWrite) {
+			q.msgs.recycle(w.msg)
+			w.msg = nil
+			w.finish(syscall.EACCES)
+			return
+		}
+		m := w.msg
+		w.msg = nil
+		q.commitSend(w.cred, m)
+		w.finish(nil)
+	})
+}
+
+// recvReq is one msgrcv's destination and, once it succeeds, its result.
+type recvReq struct {
+	buf   []byte // where the text goes (RecvInto), or nil to allocate (Recv)
+	size  int    // msgsz: the most bytes the caller takes
+	alloc bool
+
+	n     int
+	mtype int64
+	text  []byte // the allocated text, with alloc
+}
+
+// deliver copies m's text into r, truncated to r.size.
+func (r *recvReq) deliver(m *message) {
+	n := min(len(m.text), r.size)
+	if r.alloc {
+		r.text = make([]byte, n)
+		copy(r.text, m.text)
+	} else {
+		copy(r.buf, m.text[:n])
+	}
+	r.n, r.mtype = n, m.mtype
+}
+
+// receive is the part of msgrcv(2) after the argument checks and the id
+// lookup (Linux do_msgrcv): it checks read permission and takes (or, with
+// MSG_COPY, copies) the selected message, failing with E2BIG if it is
+// longer than r.size without MSG_NOERROR; when there is none it fails with
+// ENOMSG under IPC_NOWAIT, or waits for one, for the queue's removal
+// (EIDRM), for IPC_SET to take its permission away (EACCES) or for ctx.
+func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, msgflg int32) error {
+	if !q.perm.permits(c, accessRead) {
+		return syscall.EACCES
+	}
+	mode, msgtyp := convertMode(msgtyp, msgflg)
+	if mode == searchNumber {
+		return q.copyMessage(r, msgtyp, msgflg)
+	}
+	if l := q.find(mode, msgtyp); l != nil {
+		if len(l.head.text) > r.size && msgflg&MSG_NOERROR == 0 {
+			return syscall.E2BIG
+		}
+		m := q.msgs.take(l)
+		q.cbytes -= uint64(len(m.text))
+		q.rtime = q.ns.now()
+		q.lrpid = c.PID
+		r.deliver(m)
+		q.msgs.recycle(m)
+		q.wakeSenders()
+		return nil
+	}
+	if msgflg&IPC_NOWAIT != 0 {
+		return syscall.ENOMSG
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := q.newWaiter(c)
+	w.mode, w.msgtyp, w.maxSize = mode, msgtyp, r.size
+	if msgflg&MSG_NOERROR != 0 {
+		w.maxSize = noLimit
+	}
+	q.receivers.add(w)
+	m, err := q.waitMessage(ctx, w)
+	if err != nil {
+		return err
+	}
+	r.deliver(m)
+	if !q.removed {
+		q.msgs.recycle(m)
+	}
+	return nil
+}
+
+// copyMessage is msgrcv with MSG_COPY: it copies the message at position k
+// (0 is the oldest) without taking it or touching the queue's times.
+// Linux copies into a buffer of min(msgsz, MsgMax) bytes, so MSG_NOERROR
+// does not truncate here: a longer message gives EINVAL instead of E2BIG.
+func (q *queue) copyMessage(r *recvReq, k int64, msgflg int32) error {
+	m := q.msgs.nth(k)
+	if m == nil {
+		return syscall.ENOMSG
+	}
+	if len(m.text) > r.size {
+		if msgflg&MSG_NOERROR == 0 {
+			return syscall.E2BIG
+		}
+		return syscall.EINVAL
+	}
+	r.deliver(m)
+	return nil
+}
+
+// newWaiter returns a fresh waiter for a caller acting as c.
+func (q *queue) newWaiter(c *Cred) *waiter {
+	w := q.idle
+	if w != nil {
+		q.idle = w.next
+		w.next = nil
+	} else {
+		w = &waiter{}
+		w.cond.L = q.mu
+	}
+	w.cred = c
+	w.done = false
+	w.err = nil
+	return w
+}
+
+// wait blocks until w is completed or ctx ends, and returns how it ended.
+// The waiter is linked on a list by the caller; it is unlinked when wait
+// returns.
+func (q *queue) wait(ctx context.Context, w *waiter) error {
+	_, err := q.waitMessage(ctx, w)
+	return err
+}
+
+// waitMessage is wait for a receiver: it also returns the message handed
+// to it.
+func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if !w.done {
+				q.unlink(w)
+				w.finish(ctx.Err())
+			}
+		})
+	}
+	for !w.done {
+		w.cond.Wait()
+	}
+	m, err := w.msg, w.err
+	if w.msg != nil && err != nil { // a sender that did not send
+		if !q.removed {
+			q.msgs.recycle(w.msg)
+		}
+		m = nil
+	}
+	w.msg, w.cred = nil, nil
+	// Reuse w only if the AfterFunc will never run: once started it may
+	// still be waiting for the lock, holding w.
+	if stop == nil || stop() {
+		w.next = q.idle
+		q.idle = w
+	}
+	return m, err
+}
+
+// unlink takes a waiter off whichever list it waits on.
+func (q *queue) unlink(w *waiter) {
+	if w.list == &q.senders {
+		q.senders.remove(w)
+	} else {
+		q.receivers.remove(w)
+	}
+}
+
+// stat fills Linux's msqid64_ds for IPC_STAT, MSG_STAT and MSG_STAT_ANY.
+func (q *queue) stat() MsqidDS {
+	return MsqidDS{
+		Perm: IPCPerm{
+			Key:  q.perm.key,
+			UID:  q.perm.uid,
+			GID:  q.perm.gid,
+			CUID: q.perm.cuid,
+			CGID: q.perm.cgid,
+			Mode: q.perm.mode,
+			Seq:  q.perm.seq,
+		},
+		Stime:  q.stime.Round(0), // Round(0) drops the monotonic reading
+		Rtime:  q.rtime.Round(0),
+		Ctime:  q.ctime.Round(0),
+		Cbytes: q.cbytes,
+		Qnum:   uint64(q.msgs.count),
+		Qbytes: q.qbytes,
+		Lspid:  q.lspid,
+		Lrpid:  q.lrpid,
+	}
+}
+
+// set is IPC_SET after the id lookup (Linux msgctl_down): the caller must
+// own or have created the queue or hold CAP_SYS_ADMIN (EPERM); raising
+// msg_qbytes above MsgMnb needs CAP_SYS_RESOURCE (EPERM); a uid or gid of
+// -1 is invalid (EINVAL). It changes uid, gid, the low 9 mode bits and
+// qbytes, sets ctime, fails blocked receivers that lost read permission
+// with EACCES and lets through blocked senders that now fit.
+func (q *queue) set(c *Cred, ds *MsqidDS) error {
+	if !q.perm.mayControl(c) {
+		return syscall.EPERM
+	}
+	// The kernel passes msg_qbytes on as a C int and compares it with the
+	// unsigned msgmnb: only the low 32 bits count.
+	qbytes := int32(uint32(ds.Qbytes))
+	if uint32(qbytes) > uint32(q.ns.limits.MsgMnb) && !c.Has(CapSysResource) {
+		return syscall.EPERM
+	}
+	if ds.Perm.UID == 1<<32-1 || ds.Perm.GID == 1<<32-1 { // (uid_t)-1 is no uid
+		return syscall.EINVAL
+	}
+	q.perm.uid, q.perm.gid = ds.Perm.UID, ds.Perm.GID
+	q.perm.mode = ds.Perm.Mode & 0o777
+	q.qbytes = uint64(int64(qbytes)) // the int widens with its sign
+	q.ctime = q.ns.now()
+	q.receivers.each(func(w *waiter) {
+		if !q.perm.permits(w.cred, accessRead) {
+			q.receivers.remove(w)
+			w.finish(syscall.EACCES)
+		}
+	})
+	q.wakeSenders()
+	return nil
+}
+
+// destroy is IPC_RMID after the checks (Linux freeque): every waiter fails
+// with EIDRM and the messages are dropped. The caller frees the id and key.
+func (q *queue) destroy() {
+	q.removed = true
+	eachIn(&q.senders, func(w *waiter) {
+		q.senders.remove(w)
+		w.finish(syscall.EIDRM)
+	})
+	q.receivers.each(func(w *waiter) {
+		q.receivers.remove(w)
+		w.finish(syscall.EIDRM)
+	})
+	q.receivers = receivers{}
+	q.msgs.reset()
+	q.cbytes = 0
+	q.idle = nil
+}

@@ -1,0 +1,164 @@
+package msgq
+
+import (
+	"math"
+	"sync"
+)
+
+// A waiter is one blocked msgsnd or msgrcv. Each has its own sync.Cond on
+// its queue's slot lock, so that whoever completes it (a sender handing it a
+// message, a receiver making room, IPC_SET, IPC_RMID, or its context ending)
+// wakes it and nobody else. Whoever completes a waiter does the waiter's
+// work for it under the lock, so a waiter that wakes has nothing left to
+// decide: done is set and err says how it ended.
+//
+// All fields are guarded by the queue's slot lock.
+type waiter struct {
+	cond       sync.Cond // L is the queue's slot lock
+	prev, next *waiter
+	list       *waitList // the list it waits on; nil once done
+	cred       *Cred
+	done       bool
+	err        error
+
+	// A blocked sender's message, copied in before it sleeps as Linux's
+	// load_msg does; it is queued (or handed to a receiver) on its behalf.
+	msg *message
+
+	// A blocked receiver's selector; msg carries what it is handed.
+	mode    searchMode
+	msgtyp  int64
+	maxSize int    // a longer message gets E2BIG (math.MaxInt with MSG_NOERROR)
+	order   uint64 // when it started waiting: receivers are served oldest first
+}
+
+// finish completes w with err and wakes it.
+func (w *waiter) finish(err error) {
+	w.done = true
+	w.err = err
+	w.cond.Signal()
+}
+
+// waitList is a FIFO of waiters.
+type waitList struct {
+	head, tail *waiter
+}
+
+func (l *waitList) pushBack(w *waiter) {
+	w.list = l
+	w.prev = l.tail
+	w.next = nil
+	if l.tail == nil {
+		l.head = w
+	} else {
+		l.tail.next = w
+	}
+	l.tail = w
+}
+
+func (l *waitList) remove(w *waiter) {
+	if w.prev == nil {
+		l.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		l.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next, w.list = nil, nil, nil
+}
+
+// receivers holds the blocked receivers of one queue, indexed so that a
+// sender finds the oldest receiver its message suits without looking at
+// receivers waiting for other types: those waiting for one type sit in a
+// FIFO of that type, those taking any type in one FIFO, and the rarer
+// "type at most n" and MSG_EXCEPT receivers in a third FIFO that is
+// scanned.
+type receivers struct {
+	order  uint64              // arrivals so far
+	exact  map[int64]*waitList // msgtyp > 0 without MSG_EXCEPT, by type
+	nEmpty int                 // empty lists still in exact
+	any    waitList            // msgtyp 0
+	other  waitList            // msgtyp < 0, and msgtyp > 0 with MSG_EXCEPT
+}
+
+func (r *receivers) add(w *waiter) {
+	r.order++
+	w.order = r.order
+	switch w.mode {
+	case searchAny:
+		r.any.pushBack(w)
+	case searchEqual:
+		if r.exact == nil {
+			r.exact = make(map[int64]*waitList)
+		}
+		l := r.exact[w.msgtyp]
+		if l == nil {
+			l = new(waitList)
+			r.exact[w.msgtyp] = l
+		} else if l.head == nil {
+			r.nEmpty--
+		}
+		l.pushBack(w)
+	default:
+		r.other.pushBack(w)
+	}
+}
+
+func (r *receivers) remove(w *waiter) {
+	l := w.list
+	l.remove(w)
+	if w.mode == searchEqual && l.head == nil {
+		r.nEmpty++
+		if r.nEmpty > 32 && r.nEmpty > len(r.exact)/2 {
+			for t, l := range r.exact {
+				if l.head == nil {
+					delete(r.exact, t)
+				}
+			}
+			r.nEmpty = 0
+		}
+	}
+}
+
+// oldestFor returns the receiver that has waited longest among those whose
+// selector accepts a message of type mtype, or nil.
+func (r *receivers) oldestFor(mtype int64) *waiter {
+	best := r.any.head
+	if l := r.exact[mtype]; l != nil && l.head != nil && (best == nil || l.head.order < best.order) {
+		best = l.head
+	}
+	for w := r.other.head; w != nil; w = w.next {
+		if best != nil && w.order > best.order {
+			break // the list is in arrival order: nothing later can win
+		}
+		if matches(mtype, w.mode, w.msgtyp) {
+			best = w
+			break
+		}
+	}
+	return best
+}
+
+// each calls f for every blocked receiver; f may remove the one it is given.
+func (r *receivers) each(f func(w *waiter)) {
+	eachIn(&r.any, f)
+	eachIn(&r.other, f)
+	for _, l := range r.exact {
+		eachIn(l, f)
+	}
+}
+
+// eachIn calls f for every waiter on l; f may remove the one it is given.
+func eachIn(l *waitList, f func(w *waiter)) {
+	for w := l.head; w != nil; {
+		next := w.next
+		f(w)
+		w = next
+	}
+}
+
+// noLimit is a receiver's maxSize under MSG_NOERROR (Linux uses INT_MAX).
+const noLimit = math.MaxInt
