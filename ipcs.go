@@ -8,7 +8,7 @@ import (
 
 // WriteTo writes a listing of the namespace's queues in the format of
 // `ipcs -q`, one queue per line in index order, with owners as numeric
-// uids: key, msqid, owner, perms, used-bytes, messages. It is meant for
+// uids and no padding after the last column: key, msqid, owner, perms, used-bytes, messages. It is meant for
 // people debugging a test harness; see String.
 func (ns *Namespace) WriteTo(w io.Writer) (int64, error) {
 	n, err := io.WriteString(w, ns.String())
@@ -23,12 +23,12 @@ func (ns *Namespace) WriteTo(w io.Writer) (int64, error) {
 func (ns *Namespace) String() string {
 	var b strings.Builder
 	b.WriteString("------ Message Queues --------\n")
-	b.WriteString("key        msqid      owner      perms      used-bytes   messages    \n")
+	b.WriteString("key        msqid      owner      perms      used-bytes   messages\n")
 	core := ns.core
 	core.mu.Lock()
 	defer core.mu.Unlock()
 	core.ids.each(func(q *queue) {
-		fmt.Fprintf(&b, "0x%08x %-10d %-10d %-10o %-12d %-12d\n",
+		fmt.Fprintf(&b, "0x%08x %-10d %-10d %-10o %-12d %d\n",
 			uint32(q.perm.key), q.id, q.perm.uid, q.perm.mode, q.cbytes, q.msgs.count)
 	})
 	return b.String()

@@ -824,9 +824,9 @@ func TestIpcsListing(t *testing.T) {
 	b := mustQueue(t, ns, -1, 0o644)
 	mustSend(t, ns, a, msg{1, "hello"}, msg{2, "seven"}, msg{1, "xy"})
 	want := "------ Message Queues --------\n" +
-		"key        msqid      owner      perms      used-bytes   messages    \n" +
-		"0x0000002a 0          1000       600        12           3           \n" +
-		"0xffffffff 1          1000       644        0            0           \n"
+		"key        msqid      owner      perms      used-bytes   messages\n" +
+		"0x0000002a 0          1000       600        12           3\n" +
+		"0xffffffff 1          1000       644        0            0\n"
 	assert.Equal(t, 1, b)
 	assert.Equal(t, want, ns.String())
 	var sb strings.Builder
