@@ -6,13 +6,15 @@ package msgq
 // Every message a receive takes is the oldest of its type: msgtyp 0 takes
 // the oldest message, msgtyp > 0 the oldest of that type, msgtyp < 0 the
 // oldest of the least type present, MSG_EXCEPT the oldest of any other
-// type. So the store keeps one FIFO per type present and two heaps over
-// those FIFOs: one ordered by type (for msgtyp < 0) and one by the arrival
-// sequence of each FIFO's head (for msgtyp 0 and MSG_EXCEPT: the oldest
-// message with a type other than t heads the root FIFO or one of the root's
-// two children). MSG_COPY, which names a message by its position in
-// arrival order, walks a ring of all messages in arrival order from
-// whichever end is nearer.
+// type. So the store keeps all messages in a ring in arrival order (its
+// head is the oldest: msgtyp 0), one FIFO per type present (msgtyp > 0),
+// and two heaps over those FIFOs: one ordered by type (msgtyp < 0: the
+// root) and one by the arrival sequence of each FIFO's head (MSG_EXCEPT:
+// the oldest message of a type other than t heads the root FIFO or one of
+// the root's two children). Most queues never see msgtyp < 0 or
+// MSG_EXCEPT, so each heap is built on the first receive that needs it
+// and kept up from then on. MSG_COPY, which names a message by its
+// position in arrival order, walks the ring from whichever end is nearer.
 //
 // Nothing here locks: the store belongs to its queue and is guarded by the
 // queue's slot lock.
@@ -54,6 +56,7 @@ type msgStore struct {
 	last    *typeList           // the list used last: most sends repeat a type
 	nEmpty  int                 // empty lists still in types
 	heaps   [2]listHeap
+	kept    [2]bool  // whether heaps[byType], heaps[byAge] are built and kept up
 	free    *message // recycled messages, linked by next
 	nFree   int
 	freeCap int // bytes of text capacity held by the free list
@@ -137,8 +140,11 @@ func (s *msgStore) push(m *message) {
 	if l.head == nil {
 		l.head, l.tail = m, m
 		s.nEmpty--
-		s.heaps[byType].push(l)
-		s.heaps[byAge].push(l)
+		for k := range s.heaps {
+			if s.kept[k] {
+				s.heaps[k].push(l)
+			}
+		}
 	} else {
 		l.tail.next = m
 		l.tail = m
@@ -152,13 +158,16 @@ func (s *msgStore) take(l *typeList) *message {
 	m.next = nil
 	if l.head == nil {
 		l.tail = nil
-		s.heaps[byType].remove(int(l.pos[byType]))
-		s.heaps[byAge].remove(int(l.pos[byAge]))
+		for k := range s.heaps {
+			if s.kept[k] {
+				s.heaps[k].remove(int(l.pos[k]))
+			}
+		}
 		s.nEmpty++
-		if s.nEmpty > 2*len(s.heaps[byType].lists)+32 {
+		if s.nEmpty > 32 && s.nEmpty > len(s.types)/2 {
 			s.sweep()
 		}
-	} else {
+	} else if s.kept[byAge] {
 		s.heaps[byAge].down(int(l.pos[byAge])) // the new head is younger
 	}
 	s.count--
@@ -221,9 +230,28 @@ func (s *msgStore) sweep() {
 	s.last = nil
 }
 
-// first returns the list whose head is the oldest message, or nil.
+// first returns the list whose head is the oldest message, or nil. The
+// oldest message is at the ring's head: taking a message there moves the
+// head past any holes.
 func (s *msgStore) first() *typeList {
-	return s.heaps[byAge].min()
+	if s.count == 0 {
+		return nil
+	}
+	return s.list(s.ring[s.head&uint64(len(s.ring)-1)].mtype)
+}
+
+// heap returns heaps[k], building it if it is not kept yet.
+func (s *msgStore) heap(k int) *listHeap {
+	h := &s.heaps[k]
+	if !s.kept[k] {
+		s.kept[k] = true
+		for _, l := range s.types {
+			if l.head != nil {
+				h.push(l)
+			}
+		}
+	}
+	return h
 }
 
 // exact returns the list of mtype if it holds a message, or nil.
@@ -241,7 +269,7 @@ func (s *msgStore) exact(mtype int64) *typeList {
 // lowest returns the list of the least type present if that type is at
 // most bound, or nil.
 func (s *msgStore) lowest(bound int64) *typeList {
-	if l := s.heaps[byType].min(); l != nil && l.mtype <= bound {
+	if l := s.heap(byType).min(); l != nil && l.mtype <= bound {
 		return l
 	}
 	return nil
@@ -250,7 +278,7 @@ func (s *msgStore) lowest(bound int64) *typeList {
 // except returns the list whose head is the oldest message of a type other
 // than mtype, or nil.
 func (s *msgStore) except(mtype int64) *typeList {
-	h := &s.heaps[byAge]
+	h := s.heap(byAge)
 	if l := h.min(); l == nil || l.mtype != mtype {
 		return l
 	}

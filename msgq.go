@@ -54,7 +54,7 @@
 // # Differences from Linux
 //
 // Times keep the precision of the namespace's clock (Linux keeps whole
-// seconds). Senders blocked on a full queue are served in FIFO order as
+// seconds); the default clock lags time.Now by at most a few milliseconds. Senders blocked on a full queue are served in FIFO order as
 // room is made, each completed under the lock as it fits, where Linux wakes
 // all that fit and lets them race; the outcome is always one Linux could
 // have produced. Signals do not exist here: a context ending is the only
@@ -138,8 +138,9 @@ func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 // CurrentCred()). As gives views with other credentials.
 func WithCred(c Cred) Option { return func(o *options) { c = c.clone(); o.cred = &c } }
 
-// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime
-// (default: time.Now).
+// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime.
+// The default is time.Now read through a cache that lags it by at most a
+// few milliseconds (Linux stamps whole seconds): see clock.go.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Namespace is one IPC namespace's message queues, seen with one set of
@@ -152,8 +153,8 @@ type Namespace struct {
 
 // nsCore is the namespace proper, shared by all its views.
 type nsCore struct {
-	limits Limits // immutable
-	now    func() time.Time
+	limits Limits           // immutable
+	clock  func() time.Time // immutable; nil for the shared coarse clock
 
 	mu   sync.Mutex     // the namespace lock: see the package doc for the order
 	keys map[Key]*queue // guarded by mu
@@ -170,14 +171,12 @@ func NewNamespace(opts ...Option) *Namespace {
 		c := CurrentCred()
 		o.cred = &c
 	}
-	if o.now == nil {
-		o.now = time.Now
-	}
+
 	limits := o.limits.withDefaults()
 	return &Namespace{
 		core: &nsCore{
 			limits: limits,
-			now:    o.now,
+			clock:  o.now,
 			keys:   make(map[Key]*queue),
 			ids:    newIDTable(limits.MsgMni),
 		},
@@ -212,6 +211,14 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 		return -1, err
 	}
 	return q.id, nil
+}
+
+// now reads the namespace's clock.
+func (core *nsCore) now() time.Time {
+	if core.clock == nil {
+		return shared.now()
+	}
+	return core.clock()
 }
 
 // get is msgget (Linux ipcget): the whole call runs under the namespace

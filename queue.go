@@ -130,7 +130,7 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 func (q *queue) commitSend(c *Cred, m *message) {
 	q.lspid = c.PID
 	q.stime = q.ns.now()
-	for {
+	for q.receivers.n > 0 {
 		w := q.receivers.oldestFor(m.mtype)
 		if w == nil {
 			break
@@ -156,6 +156,9 @@ func (q *queue) commitSend(c *Cred, m *message) {
 // waited for. A sender completed here that has lost write permission gets
 // EACCES, as it would when it woke on Linux.
 func (q *queue) wakeSenders() {
+	if q.senders.head == nil {
+		return
+	}
 	eachIn(&q.senders, func(w *waiter) {
 		if !q.fits(len(w.msg.text)) {
 			return

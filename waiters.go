@@ -77,6 +77,7 @@ func (l *waitList) remove(w *waiter) {
 // "type at most n" and MSG_EXCEPT receivers in a third FIFO that is
 // scanned.
 type receivers struct {
+	n      int                 // receivers waiting
 	order  uint64              // arrivals so far
 	exact  map[int64]*waitList // msgtyp > 0 without MSG_EXCEPT, by type
 	nEmpty int                 // empty lists still in exact
@@ -85,6 +86,7 @@ type receivers struct {
 }
 
 func (r *receivers) add(w *waiter) {
+	r.n++
 	r.order++
 	w.order = r.order
 	switch w.mode {
@@ -108,6 +110,7 @@ func (r *receivers) add(w *waiter) {
 }
 
 func (r *receivers) remove(w *waiter) {
+	r.n--
 	l := w.list
 	l.remove(w)
 	if w.mode == searchEqual && l.head == nil {
