@@ -323,6 +323,18 @@ func (s *msgStore) nth(k int64) *message {
 	}
 }
 
+// all returns the messages in arrival order, sharing their text.
+func (s *msgStore) all() []Message {
+	out := make([]Message, 0, s.count)
+	mask := uint64(len(s.ring) - 1)
+	for seq := s.head; seq < s.tail; seq++ {
+		if m := s.ring[seq&mask]; m != nil {
+			out = append(out, Message{Type: m.mtype, Text: m.text})
+		}
+	}
+	return out
+}
+
 // reset drops every message.
 func (s *msgStore) reset() {
 	*s = msgStore{}

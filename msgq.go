@@ -126,9 +126,10 @@ func (l Limits) withDefaults() Limits {
 type Option func(*options)
 
 type options struct {
-	limits Limits
-	cred   *Cred
-	now    func() time.Time
+	limits   Limits
+	cred     *Cred
+	now      func() time.Time
+	onRemove func(Removal)
 }
 
 // WithLimits sets the namespace's limits; zero fields keep the defaults.
@@ -143,6 +144,14 @@ func WithCred(c Cred) Option { return func(o *options) { c = c.clone(); o.cred =
 // few milliseconds (Linux stamps whole seconds): see clock.go.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithRemoveHook calls f after every IPC_RMID in the namespace, with the
+// messages the removal dropped and the number of blocked callers it woke
+// with EIDRM. A test harness can use it to account for every message: each
+// one sent is received or dropped by a removal. f runs in the goroutine
+// that removed the queue, after the namespace's locks are released, so it
+// may call into the namespace.
+func WithRemoveHook(f func(Removal)) Option { return func(o *options) { o.onRemove = f } }
+
 // Namespace is one IPC namespace's message queues, seen with one set of
 // credentials. Its methods are safe for concurrent use. The zero value is
 // not usable: call NewNamespace.
@@ -153,8 +162,9 @@ type Namespace struct {
 
 // nsCore is the namespace proper, shared by all its views.
 type nsCore struct {
-	limits Limits           // immutable
-	clock  func() time.Time // immutable; nil for the shared coarse clock
+	limits   Limits           // immutable
+	clock    func() time.Time // immutable; nil for the shared coarse clock
+	onRemove func(Removal)    // immutable; may be nil
 
 	mu   sync.Mutex     // the namespace lock: see the package doc for the order
 	keys map[Key]*queue // guarded by mu
@@ -175,10 +185,11 @@ func NewNamespace(opts ...Option) *Namespace {
 	limits := o.limits.withDefaults()
 	return &Namespace{
 		core: &nsCore{
-			limits: limits,
-			clock:  o.now,
-			keys:   make(map[Key]*queue),
-			ids:    newIDTable(limits.MsgMni),
+			limits:   limits,
+			clock:    o.now,
+			onRemove: o.onRemove,
+			keys:     make(map[Key]*queue),
+			ids:      newIDTable(limits.MsgMni),
 		},
 		cred: *o.cred,
 	}
@@ -407,13 +418,7 @@ func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 		}
 		return 0, nil
 	case IPC_RMID:
-		q, err := ns.lockForRemove(id)
-		if err != nil {
-			return -1, err
-		}
-		defer ns.core.mu.Unlock()
-		defer q.mu.Unlock()
-		if err := ns.remove(q); err != nil {
+		if err := ns.rmid(func() (*queue, error) { return ns.core.ids.lockID(id) }); err != nil {
 			return -1, err
 		}
 		return 0, nil
@@ -443,29 +448,44 @@ func (ns *Namespace) stat(id int32, cmd int32) (MsqidDS, int, error) {
 	return q.stat(), q.id, nil
 }
 
-// lockForRemove takes the namespace lock and the slot lock of queue id, in
-// that order, as IPC_RMID needs both. On error it holds neither.
-func (ns *Namespace) lockForRemove(id int32) (*queue, error) {
-	ns.core.mu.Lock()
-	q, err := ns.core.ids.lockID(id)
+// rmid is IPC_RMID (Linux msgctl_down and freeque). It takes the namespace
+// lock, then the queue's slot lock through lock, which returns the queue
+// locked; it checks that the caller may remove the queue (EPERM), fails
+// every blocked caller with EIDRM, drops the messages and frees the id and
+// the key. The namespace's removal hook runs after both locks are released.
+func (ns *Namespace) rmid(lock func() (*queue, error)) error {
+	core := ns.core
+	core.mu.Lock()
+	q, err := lock()
 	if err != nil {
-		ns.core.mu.Unlock()
+		core.mu.Unlock()
+		return err
 	}
-	return q, err
-}
-
-// remove is IPC_RMID after the lookup: the namespace lock and q's slot lock
-// must be held.
-func (ns *Namespace) remove(q *queue) error {
 	if !q.perm.mayControl(&ns.cred) {
+		q.mu.Unlock()
+		core.mu.Unlock()
 		return syscall.EPERM
 	}
-	q.destroy()
-	ns.core.ids.remove(q)
+	r := Removal{ID: q.id, Key: q.perm.key}
+	r.Dropped, r.Woken = q.destroy(core.onRemove != nil)
+	core.ids.remove(q)
 	if q.perm.key != IPC_PRIVATE {
-		delete(ns.core.keys, q.perm.key)
+		delete(core.keys, q.perm.key)
+	}
+	q.mu.Unlock()
+	core.mu.Unlock()
+	if core.onRemove != nil {
+		core.onRemove(r)
 	}
 	return nil
+}
+
+// Removal describes what one IPC_RMID removed, for WithRemoveHook.
+type Removal struct {
+	ID      int
+	Key     Key
+	Dropped []Message // the messages the queue held, oldest first
+	Woken   int       // blocked senders and receivers failed with EIDRM
 }
 
 // MsgctlInfo mirrors msgctl(2) with IPC_INFO or MSG_INFO: it fills buf and
@@ -684,11 +704,5 @@ func (q *Queue) Set(ds *MsqidDS) error {
 // EIDRM and the messages are dropped. Errors: EIDRM (already removed),
 // EPERM (not the owner or creator, and no CapSysAdmin).
 func (q *Queue) Remove() error {
-	q.ns.core.mu.Lock()
-	defer q.ns.core.mu.Unlock()
-	if err := q.lock(); err != nil {
-		return err
-	}
-	defer q.q.mu.Unlock()
-	return q.ns.remove(q.q)
+	return q.ns.rmid(func() (*queue, error) { return q.q, q.lock() })
 }

@@ -393,19 +393,28 @@ func (q *queue) set(c *Cred, ds *MsqidDS) error {
 }
 
 // destroy is IPC_RMID after the checks (Linux freeque): every waiter fails
-// with EIDRM and the messages are dropped. The caller frees the id and key.
-func (q *queue) destroy() {
+// with EIDRM and the messages are dropped; with keep, they are returned,
+// oldest first. The caller frees the id and key.
+func (q *queue) destroy(keep bool) (dropped []Message, woken int) {
 	q.removed = true
+	fail := func(w *waiter) {
+		woken++
+		w.finish(syscall.EIDRM)
+	}
 	eachIn(&q.senders, func(w *waiter) {
 		q.senders.remove(w)
-		w.finish(syscall.EIDRM)
+		fail(w)
 	})
 	q.receivers.each(func(w *waiter) {
 		q.receivers.remove(w)
-		w.finish(syscall.EIDRM)
+		fail(w)
 	})
+	if keep {
+		dropped = q.msgs.all()
+	}
 	q.receivers = receivers{}
 	q.msgs.reset()
 	q.cbytes = 0
 	q.idle = nil
+	return dropped, woken
 }

@@ -1,0 +1,144 @@
+package msgq
+
+import (
+	"errors"
+	"fmt"
+)
+
+// checkInvariants checks the internal state of a namespace: the id table,
+// the key index and every queue's messages and waiters. The fuzz targets
+// and the stress test call it after hostile calls and at quiet moments.
+func checkInvariants(ns *Namespace) error {
+	core := ns.core
+	core.mu.Lock()
+	defer core.mu.Unlock()
+	var errs []error
+	queues := 0
+	core.ids.each(func(q *queue) {
+		queues++
+		if q.removed {
+			errs = append(errs, fmt.Errorf("queue %d: removed but still in the table", q.id))
+		}
+		if core.ids.index(int32(q.id)) > core.ids.maxIdx {
+			errs = append(errs, fmt.Errorf("queue %d: index above maxIdx %d", q.id, core.ids.maxIdx))
+		}
+		if err := q.check(); err != nil {
+			errs = append(errs, fmt.Errorf("queue %d: %w", q.id, err))
+		}
+	})
+	if queues != core.ids.inUse {
+		errs = append(errs, fmt.Errorf("%d queues in the table, inUse says %d", queues, core.ids.inUse))
+	}
+	for key, q := range core.keys {
+		if q.perm.key != key || q.removed || key == IPC_PRIVATE {
+			errs = append(errs, fmt.Errorf("key %d names queue %d (key %d, removed %v)", key, q.id, q.perm.key, q.removed))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// check checks one queue; its slot lock must be held.
+func (q *queue) check() error {
+	s := &q.msgs
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	// The ring holds the messages in arrival order, the oldest at its head.
+	var inRing int
+	var bytes uint64
+	if s.count > 0 {
+		mask := uint64(len(s.ring) - 1)
+		if s.ring[s.head&mask] == nil {
+			fail("ring head %d is a hole", s.head)
+		}
+		if s.tail-s.head > uint64(len(s.ring)) {
+			fail("ring span %d exceeds its size %d", s.tail-s.head, len(s.ring))
+		}
+		for seq := s.head; seq < s.tail; seq++ {
+			if m := s.ring[seq&mask]; m != nil {
+				inRing++
+				bytes += uint64(len(m.text))
+				if m.seq != seq {
+					fail("message at %d says seq %d", seq, m.seq)
+				}
+			}
+		}
+	}
+	if inRing != s.count {
+		fail("ring holds %d messages, count says %d", inRing, s.count)
+	}
+	if bytes != q.cbytes {
+		fail("messages hold %d bytes, cbytes says %d", bytes, q.cbytes)
+	}
+
+	// Each type's FIFO holds its messages in arrival order.
+	inLists, empty := 0, 0
+	for mtype, l := range s.types {
+		if l.mtype != mtype {
+			fail("list for type %d says %d", mtype, l.mtype)
+		}
+		if l.head == nil {
+			empty++
+			if l.tail != nil {
+				fail("empty list for type %d has a tail", mtype)
+			}
+			continue
+		}
+		var last *message
+		for m := l.head; m != nil; m = m.next {
+			inLists++
+			if m.mtype != mtype {
+				fail("type %d list holds a message of type %d", mtype, m.mtype)
+			}
+			if last != nil && m.seq <= last.seq {
+				fail("type %d list out of order", mtype)
+			}
+			last = m
+		}
+		if last != l.tail {
+			fail("type %d list tail is not its last message", mtype)
+		}
+	}
+	if inLists != s.count {
+		fail("type lists hold %d messages, count says %d", inLists, s.count)
+	}
+	if empty != s.nEmpty {
+		fail("%d empty lists, nEmpty says %d", empty, s.nEmpty)
+	}
+
+	// The heaps, where kept, hold exactly the non-empty lists, in order.
+	for k, h := range s.heaps {
+		if !s.kept[k] {
+			continue
+		}
+		if len(h.lists) != len(s.types)-empty {
+			fail("heap %d holds %d lists, %d are non-empty", k, len(h.lists), len(s.types)-empty)
+		}
+		for i, l := range h.lists {
+			if l.head == nil || int(l.pos[k]) != i {
+				fail("heap %d: list %d at %d is empty or misplaced", k, l.mtype, i)
+			}
+			if i > 0 && h.less(i, (i-1)/2) {
+				fail("heap %d: order broken at %d", k, i)
+			}
+		}
+	}
+
+	// Every waiter on a list is still waiting.
+	n := 0
+	q.receivers.each(func(w *waiter) {
+		n++
+		if w.done {
+			fail("a finished receiver is still listed")
+		}
+	})
+	if n != q.receivers.n {
+		fail("%d receivers listed, n says %d", n, q.receivers.n)
+	}
+	eachIn(&q.senders, func(w *waiter) {
+		if w.done || w.msg == nil {
+			fail("a listed sender is finished or has no message")
+		}
+	})
+	return errors.Join(errs...)
+}
