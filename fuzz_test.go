@@ -59,15 +59,21 @@ func qnum(ns *Namespace) int {
 	return int(info.Msgmap)
 }
 
-// bounded runs call and, if it has not returned after a moment, removes
-// every queue so that it must: it reports whether it did.
+// bounded runs call and, once it is waiting in a queue, removes every
+// queue so that it must return: it reports whether it did.
 func bounded(t *testing.T, ns *Namespace, call func()) (removed bool) {
 	done := make(chan struct{})
 	go func() { defer close(done); call() }()
-	select {
-	case <-done:
-		return false
-	case <-time.After(2 * time.Millisecond):
+	deadline := time.Now().Add(bound)
+	for !waitingAnywhere(ns) {
+		select {
+		case <-done:
+			return false
+		case <-time.After(50 * time.Microsecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the call neither returned nor waited")
+		}
 	}
 	for idx := range minCycle { // every index a namespace of four queues can use
 		var ds MsqidDS
@@ -81,6 +87,17 @@ func bounded(t *testing.T, ns *Namespace, call func()) (removed bool) {
 		t.Fatal("a blocked call did not return after IPC_RMID")
 	}
 	return true
+}
+
+// waitingAnywhere reports whether a caller waits in any queue of ns.
+func waitingAnywhere(ns *Namespace) bool {
+	ns.core.mu.Lock()
+	defer ns.core.mu.Unlock()
+	waiting := false
+	ns.core.ids.each(func(q *queue) {
+		waiting = waiting || q.senders.head != nil || q.receivers.n > 0
+	})
+	return waiting
 }
 
 // verdict checks the common property of every target.

@@ -49,7 +49,13 @@
 // locks at once. Each blocked caller waits on its own sync.Cond whose
 // locker is the slot lock, and whoever makes it able to proceed (a sender
 // with a message for it, a receiver making room, IPC_SET, IPC_RMID or its
-// context ending) completes its call under that lock and wakes it alone.
+// context ending) completes its call under that lock and wakes it alone,
+// once the lock is released (queue.unlock), so that it does not wake only
+// to wait for the lock. A context's end reaches a waiter through
+// context.AfterFunc, which takes the slot lock like any other caller.
+//
+// IPC_RMID can report what it dropped to a hook (WithRemoveHook), so that
+// a harness can account for every message.
 //
 // # Differences from Linux
 //
@@ -324,7 +330,7 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if err != nil {
 		return err
 	}
-	defer q.mu.Unlock()
+	defer q.unlock()
 	return q.send(context.Background(), &ns.cred, mtype, mtext, int32(msgflg))
 }
 
@@ -352,7 +358,7 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 	if err != nil {
 		return -1, 0, err
 	}
-	defer q.mu.Unlock()
+	defer q.unlock()
 	r := recvReq{buf: mtext, size: len(mtext)}
 	if err := q.receive(context.Background(), &ns.cred, &r, msgtyp, flg); err != nil {
 		return -1, 0, err
@@ -412,7 +418,7 @@ func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 		if err != nil {
 			return -1, err
 		}
-		defer q.mu.Unlock()
+		defer q.unlock()
 		if err := q.set(&ns.cred, &ds); err != nil {
 			return -1, err
 		}
@@ -472,7 +478,7 @@ func (ns *Namespace) rmid(lock func() (*queue, error)) error {
 	if q.perm.key != IPC_PRIVATE {
 		delete(core.keys, q.perm.key)
 	}
-	q.mu.Unlock()
+	q.unlock()
 	core.mu.Unlock()
 	if core.onRemove != nil {
 		core.onRemove(r)
@@ -629,7 +635,7 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 	if err := q.lock(); err != nil {
 		return err
 	}
-	defer q.q.mu.Unlock()
+	defer q.q.unlock()
 	return q.q.send(ctx, &q.ns.cred, mtype, mtext, int32(msgflg))
 }
 
@@ -664,7 +670,7 @@ func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg in
 	if err := q.lock(); err != nil {
 		return err
 	}
-	defer q.q.mu.Unlock()
+	defer q.q.unlock()
 	return q.q.receive(ctx, &q.ns.cred, r, msgtyp, msgflg)
 }
 
@@ -696,7 +702,7 @@ func (q *Queue) Set(ds *MsqidDS) error {
 	if err := q.lock(); err != nil {
 		return err
 	}
-	defer q.q.mu.Unlock()
+	defer q.q.unlock()
 	return q.q.set(&q.ns.cred, &v)
 }
 

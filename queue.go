@@ -26,6 +26,30 @@ type queue struct {
 	senders             waitList // blocked senders, oldest first
 	receivers           receivers
 	idle                *waiter // waiters kept for reuse, linked by next
+	woken               *waiter // finished waiters to wake when *mu is released, linked by wake
+}
+
+// unlock releases the queue's slot lock and then wakes the waiters that
+// were finished while it was held. Every path that may finish a waiter
+// releases the lock with unlock.
+func (q *queue) unlock() {
+	w := q.woken
+	q.woken = nil
+	q.mu.Unlock()
+	for w != nil {
+		next := w.wake // read before the waiter can run and be reused
+		w.cond.Signal()
+		w = next
+	}
+}
+
+// wakeLocked wakes the finished waiters while the lock is held, for a
+// caller about to wait itself: its wait releases the lock without unlock.
+func (q *queue) wakeLocked() {
+	for w := q.woken; w != nil; w = w.wake {
+		w.cond.Signal()
+	}
+	q.woken = nil
 }
 
 // searchMode is how msgrcv selects a message (Linux convert_mode).
@@ -137,13 +161,13 @@ func (q *queue) commitSend(c *Cred, m *message) {
 		}
 		q.receivers.remove(w)
 		if len(m.text) > w.maxSize {
-			w.finish(syscall.E2BIG) // and the message goes on to the next
+			q.finish(w, syscall.E2BIG) // and the message goes on to the next
 			continue
 		}
 		q.lrpid = w.cred.PID
 		q.rtime = q.stime
 		w.msg = m
-		w.finish(nil)
+		q.finish(w, nil)
 		return
 	}
 	q.msgs.push(m)
@@ -167,13 +191,13 @@ func (q *queue) wakeSenders() {
 		if !q.perm.permits(w.cred, accessWrite) {
 			q.msgs.recycle(w.msg)
 			w.msg = nil
-			w.finish(syscall.EACCES)
+			q.finish(w, syscall.EACCES)
 			return
 		}
 		m := w.msg
 		w.msg = nil
 		q.commitSend(w.cred, m)
-		w.finish(nil)
+		q.finish(w, nil)
 	})
 }
 
@@ -300,13 +324,14 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() {
 			q.mu.Lock()
-			defer q.mu.Unlock()
+			defer q.unlock()
 			if !w.done {
 				q.unlink(w)
-				w.finish(ctx.Err())
+				q.finish(w, ctx.Err())
 			}
 		})
 	}
+	q.wakeLocked()
 	for !w.done {
 		w.cond.Wait()
 	}
@@ -385,7 +410,7 @@ func (q *queue) set(c *Cred, ds *MsqidDS) error {
 	q.receivers.each(func(w *waiter) {
 		if !q.perm.permits(w.cred, accessRead) {
 			q.receivers.remove(w)
-			w.finish(syscall.EACCES)
+			q.finish(w, syscall.EACCES)
 		}
 	})
 	q.wakeSenders()
@@ -399,7 +424,7 @@ func (q *queue) destroy(keep bool) (dropped []Message, woken int) {
 	q.removed = true
 	fail := func(w *waiter) {
 		woken++
-		w.finish(syscall.EIDRM)
+		q.finish(w, syscall.EIDRM)
 	}
 	eachIn(&q.senders, func(w *waiter) {
 		q.senders.remove(w)

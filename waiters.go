@@ -17,6 +17,7 @@ type waiter struct {
 	cond       sync.Cond // L is the queue's slot lock
 	prev, next *waiter
 	list       *waitList // the list it waits on; nil once done
+	wake       *waiter   // the next finished waiter to wake (queue.woken)
 	cred       *Cred
 	done       bool
 	err        error
@@ -32,11 +33,14 @@ type waiter struct {
 	order   uint64 // when it started waiting: receivers are served oldest first
 }
 
-// finish completes w with err and wakes it.
-func (w *waiter) finish(err error) {
+// finish completes w with err. The waiter is woken when the lock is
+// released (queue.unlock), as Linux's wake_q wakes tasks after the queue's
+// spinlock is dropped: woken at once, it would only wait for the lock.
+func (q *queue) finish(w *waiter, err error) {
 	w.done = true
 	w.err = err
-	w.cond.Signal()
+	w.wake = q.woken
+	q.woken = w
 }
 
 // waitList is a FIFO of waiters.
