@@ -31,15 +31,22 @@ type queue struct {
 
 // unlock releases the queue's slot lock and then wakes the waiters that
 // were finished while it was held. Every path that may finish a waiter
-// releases the lock with unlock.
+// releases the lock with unlock. The list is read before the lock is
+// released: once signalled, a waiter may be reused at once.
 func (q *queue) unlock() {
-	w := q.woken
+	if q.woken == nil {
+		q.mu.Unlock()
+		return
+	}
+	var buf [8]*waiter
+	woken := buf[:0]
+	for w := q.woken; w != nil; w = w.wake {
+		woken = append(woken, w)
+	}
 	q.woken = nil
 	q.mu.Unlock()
-	for w != nil {
-		next := w.wake // read before the waiter can run and be reused
+	for _, w := range woken {
 		w.cond.Signal()
-		w = next
 	}
 }
 
