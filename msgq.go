@@ -330,8 +330,9 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if err != nil {
 		return err
 	}
-	defer q.unlock()
-	return q.send(context.Background(), &ns.cred, mtype, mtext, int32(msgflg))
+	err = q.send(context.Background(), &ns.cred, mtype, mtext, int32(msgflg))
+	q.unlock()
+	return err
 }
 
 // Msgrcv mirrors msgrcv(2): it takes a message from the queue msqid and
@@ -358,9 +359,10 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 	if err != nil {
 		return -1, 0, err
 	}
-	defer q.unlock()
 	r := recvReq{buf: mtext, size: len(mtext)}
-	if err := q.receive(context.Background(), &ns.cred, &r, msgtyp, flg); err != nil {
+	err = q.receive(context.Background(), &ns.cred, &r, msgtyp, flg)
+	q.unlock()
+	if err != nil {
 		return -1, 0, err
 	}
 	return r.n, r.mtype, nil
@@ -635,8 +637,9 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 	if err := q.lock(); err != nil {
 		return err
 	}
-	defer q.q.unlock()
-	return q.q.send(ctx, &q.ns.cred, mtype, mtext, int32(msgflg))
+	err := q.q.send(ctx, &q.ns.cred, mtype, mtext, int32(msgflg))
+	q.q.unlock()
+	return err
 }
 
 // Recv is msgrcv(2) on the queue (see Namespace.Msgrcv) with a buffer of
@@ -670,8 +673,9 @@ func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg in
 	if err := q.lock(); err != nil {
 		return err
 	}
-	defer q.q.unlock()
-	return q.q.receive(ctx, &q.ns.cred, r, msgtyp, msgflg)
+	err := q.q.receive(ctx, &q.ns.cred, r, msgtyp, msgflg)
+	q.q.unlock()
+	return err
 }
 
 // Message is a message's type and text.

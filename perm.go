@@ -100,7 +100,7 @@ func (p *ipcPerm) permits(c *Cred, flag int32) bool {
 	case c.inGroup(p.cgid) || c.inGroup(p.gid):
 		granted >>= 3
 	}
-	return requested&^granted&0o7 == 0 || c.Has(CapIPCOwner)
+	return requested&^granted == 0 || c.Caps&CapIPCOwner != 0
 }
 
 // mayControl is the check Linux's ipcctl_obtain_check makes for IPC_SET and

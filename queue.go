@@ -34,10 +34,14 @@ type queue struct {
 // releases the lock with unlock. The list is read before the lock is
 // released: once signalled, a waiter may be reused at once.
 func (q *queue) unlock() {
-	if q.woken == nil {
-		q.mu.Unlock()
+	if q.woken != nil {
+		q.unlockAndWake()
 		return
 	}
+	q.mu.Unlock()
+}
+
+func (q *queue) unlockAndWake() {
 	var buf [8]*waiter
 	woken := buf[:0]
 	for w := q.woken; w != nil; w = w.wake {
