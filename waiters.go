@@ -85,6 +85,7 @@ type receivers struct {
 	order  uint64              // arrivals so far
 	exact  map[int64]*waitList // msgtyp > 0 without MSG_EXCEPT, by type
 	nEmpty int                 // empty lists still in exact
+	none   int64               // a type no receiver in exact waits for, or 0
 	any    waitList            // msgtyp 0
 	other  waitList            // msgtyp < 0, and msgtyp > 0 with MSG_EXCEPT
 }
@@ -99,6 +100,9 @@ func (r *receivers) add(w *waiter) {
 	case searchEqual:
 		if r.exact == nil {
 			r.exact = make(map[int64]*waitList)
+		}
+		if w.msgtyp == r.none {
+			r.none = 0
 		}
 		l := r.exact[w.msgtyp]
 		if l == nil {
@@ -134,8 +138,14 @@ func (r *receivers) remove(w *waiter) {
 // selector accepts a message of type mtype, or nil.
 func (r *receivers) oldestFor(mtype int64) *waiter {
 	best := r.any.head
-	if l := r.exact[mtype]; l != nil && l.head != nil && (best == nil || l.head.order < best.order) {
-		best = l.head
+	if mtype != r.none && len(r.exact) > 0 {
+		// Remember a miss: senders tend to repeat a type that receivers
+		// parked on other types do not want.
+		if l := r.exact[mtype]; l == nil || l.head == nil {
+			r.none = mtype
+		} else if best == nil || l.head.order < best.order {
+			best = l.head
+		}
 	}
 	for w := r.other.head; w != nil; w = w.next {
 		if best != nil && w.order > best.order {
