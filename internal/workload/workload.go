@@ -108,6 +108,17 @@ func W1(b *testing.B, impl Impl) {
 	defer remove()
 	text, buf := make([]byte, TextSize), make([]byte, TextSize)
 	b.ReportAllocs()
+	if h, ok := q.(handle); ok {
+		// msgq's calls made directly, as the channel row makes its own:
+		// the interface this package adds would be measured otherwise.
+		ctx := context.Background()
+		for b.Loop() {
+			check(b, h.q.Send(ctx, 1, text, 0))
+			_, _, err := h.q.RecvInto(ctx, buf, 0, 0)
+			check(b, err)
+		}
+		return
+	}
 	for b.Loop() {
 		check(b, q.Send(1, text, 0))
 		_, _, err := q.RecvInto(buf, 0, 0)
