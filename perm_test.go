@@ -180,6 +180,34 @@ func newPermEnv(t *testing.T, l permLayout) *permEnv {
 // ---------------------------------------------------------------------------
 // The operations.
 
+// permRecvOp is msgrcv with extra flags: it needs read permission and,
+// allowed, returns the one message the queue holds.
+func permRecvOp(name string, flags int, done func(ds *MsqidDS, c Cred, now time.Time)) permOp {
+	return permOp{
+		name: name,
+		rule: func(l permLayout, c Cred) error { return linuxAccess(l.perm(), c, 0o444) }, // S_IRUGO
+		sys: func(t *testing.T, e *permEnv, as *Namespace) error {
+			buf := make([]byte, 16)
+			n, mtype, err := as.Msgrcv(e.id, buf, 0, flags|IPC_NOWAIT)
+			if err != nil {
+				assert.Equal(t, -1, n)
+				return err
+			}
+			assert.Equal(t, msg{1, "m"}, msg{mtype, string(buf[:n])})
+			return nil
+		},
+		handle: func(t *testing.T, e *permEnv, as *Namespace) error {
+			m, err := permLookup(t, e, as).Recv(context.Background(), 0, 16, flags|IPC_NOWAIT)
+			if err != nil {
+				return err
+			}
+			assert.Equal(t, msg{1, "m"}, msg{m.Type, string(m.Text)})
+			return nil
+		},
+		done: done,
+	}
+}
+
 // permOp is one guarded operation.
 type permOp struct {
 	name string
@@ -287,58 +315,15 @@ var (
 		},
 	}
 
-	permMsgrcv = permOp{
-		name: "msgrcv",
-		rule: func(l permLayout, c Cred) error { return linuxAccess(l.perm(), c, 0o444) }, // S_IRUGO
-		sys: func(t *testing.T, e *permEnv, as *Namespace) error {
-			buf := make([]byte, 16)
-			n, mtype, err := as.Msgrcv(e.id, buf, 0, IPC_NOWAIT)
-			if err != nil {
-				assert.Equal(t, -1, n)
-				return err
-			}
-			assert.Equal(t, msg{1, "m"}, msg{mtype, string(buf[:n])})
-			return nil
-		},
-		handle: func(t *testing.T, e *permEnv, as *Namespace) error {
-			m, err := permLookup(t, e, as).Recv(context.Background(), 0, 16, IPC_NOWAIT)
-			if err != nil {
-				return err
-			}
-			assert.Equal(t, msg{1, "m"}, msg{m.Type, string(m.Text)})
-			return nil
-		},
-		done: func(ds *MsqidDS, c Cred, now time.Time) {
-			ds.Qnum--
-			ds.Cbytes--
-			ds.Lrpid = c.PID
-			ds.Rtime = now
-		},
-	}
+	permMsgrcv = permRecvOp("msgrcv", 0, func(ds *MsqidDS, c Cred, now time.Time) {
+		ds.Qnum--
+		ds.Cbytes--
+		ds.Lrpid = c.PID
+		ds.Rtime = now
+	})
 
-	permMsgrcvCopy = permOp{
-		name: "msgrcv-MSG_COPY",
-		rule: func(l permLayout, c Cred) error { return linuxAccess(l.perm(), c, 0o444) },
-		sys: func(t *testing.T, e *permEnv, as *Namespace) error {
-			buf := make([]byte, 16)
-			n, mtype, err := as.Msgrcv(e.id, buf, 0, MSG_COPY|IPC_NOWAIT)
-			if err != nil {
-				assert.Equal(t, -1, n)
-				return err
-			}
-			assert.Equal(t, msg{1, "m"}, msg{mtype, string(buf[:n])})
-			return nil
-		},
-		handle: func(t *testing.T, e *permEnv, as *Namespace) error {
-			m, err := permLookup(t, e, as).Recv(context.Background(), 0, 16, MSG_COPY|IPC_NOWAIT)
-			if err != nil {
-				return err
-			}
-			assert.Equal(t, msg{1, "m"}, msg{m.Type, string(m.Text)})
-			return nil
-		},
-		// done is nil: a copy leaves the queue, its times and pids alone.
-	}
+	// done is nil: a copy leaves the queue, its times and pids alone.
+	permMsgrcvCopy = permRecvOp("msgrcv-MSG_COPY", MSG_COPY, nil)
 
 	permIPCStat = permOp{
 		name: "IPC_STAT",
