@@ -38,11 +38,7 @@ func sides(t testing.TB) (*kernelSide, *nsSide) {
 	if reason := skipReason(); reason != "" {
 		t.Skip(reason)
 	}
-	k := kernelThread()
-	if k.err != nil {
-		t.Fatal(k.err)
-	}
-	return newKernelSide(), newNSSide(k.processCaps())
+	return newKernelSide(), newNSSide(kernelThread().processCaps())
 }
 
 // TestDifferential runs random sequences on the kernel and on msgq and
