@@ -16,8 +16,9 @@ const (
 	idShiftExtended = 24
 	maxMsgMni       = 1 << idShiftExtended
 
-	minCycle     = 64 // Linux ipc_min_cycle: indices cycle through at least this many
-	initialSlots = 16 // the table starts this small and doubles as it fills
+	minCycle         = 64      // Linux ipc_min_cycle: indices cycle through at least this many
+	minCycleExtended = 64 * 64 // and this many under ipcmni_extend (IPCMNI_EXTEND_MIN_CYCLE)
+	initialSlots     = 16      // the table starts this small and doubles as it fills
 )
 
 // slot is one entry of the id table. Its mutex is the lock of the queue it
@@ -49,15 +50,16 @@ type idTable struct {
 	seq     int      // sequence number that new ids carry
 
 	// Immutable.
-	shift  uint
-	mni    int // 1 << shift: the number of indices an id can name
-	seqMax int // sequence numbers run from 0 to seqMax-1, then wrap
+	shift    uint
+	mni      int // 1 << shift: the number of indices an id can name
+	seqMax   int // sequence numbers run from 0 to seqMax-1, then wrap
+	minCycle int // the fewest indices the allocator cycles through
 }
 
 func newIDTable(msgMni int) *idTable {
-	t := &idTable{maxIdx: -1, lastIdx: -1, shift: idShiftDefault}
+	t := &idTable{maxIdx: -1, lastIdx: -1, shift: idShiftDefault, minCycle: minCycle}
 	if msgMni > 1<<idShiftDefault {
-		t.shift = idShiftExtended
+		t.shift, t.minCycle = idShiftExtended, minCycleExtended
 	}
 	t.mni = 1 << t.shift
 	t.seqMax = math.MaxInt32 >> t.shift
@@ -122,7 +124,8 @@ func (t *idTable) lockIndex(idx int32) (*queue, error) {
 // add gives q an index and an id, as Linux's ipc_addid and ipc_idr_alloc
 // do: ENOSPC once limit queues exist; otherwise the lowest free index at or
 // after the one handed out last, cycling through max(inUse*3/2, 64)
-// indices, so that a freed index is not reused at once; and the sequence
+// indices (4096 with extended ids), so that a freed index is not reused at
+// once; and the sequence
 // number advances each time the cycle wraps, so a reused index never
 // carries the id it had before. The namespace lock must be held.
 func (t *idTable) add(q *queue, limit int) error {
@@ -132,7 +135,7 @@ func (t *idTable) add(q *queue, limit int) error {
 	if t.inUse >= limit {
 		return syscall.ENOSPC
 	}
-	end := min(max(t.inUse*3/2, minCycle), t.mni)
+	end := min(max(t.inUse*3/2, t.minCycle), t.mni)
 	idx := t.findFree(t.next, end)
 	if idx < 0 {
 		idx = t.findFree(0, end)

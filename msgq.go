@@ -143,7 +143,13 @@ func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 
 // WithCred sets the credentials the namespace's calls act with (default:
 // CurrentCred()). As gives views with other credentials.
-func WithCred(c Cred) Option { return func(o *options) { c = c.clone(); o.cred = &c } }
+func WithCred(c Cred) Option {
+	c = c.clone()
+	return func(o *options) {
+		own := c.clone() // an Option may be applied by many goroutines
+		o.cred = &own
+	}
+}
 
 // WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime.
 // The default is time.Now read through a cache that lags it by at most a

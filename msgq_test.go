@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -661,16 +662,44 @@ func TestTableGrowth(t *testing.T) {
 }
 
 func TestExtendedIDsPastIPCMNI(t *testing.T) {
+	// With more than 32768 queues allowed, Linux (ipcmni_extend) builds ids
+	// as seq<<24 | index and cycles through at least 4096 indices.
 	ns := newNS(t, WithLimits(Limits{MsgMni: 40000}))
-	id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
-	_, err := ns.Msgctl(id, IPC_RMID, nil)
-	require.NoError(t, err)
-	for range 63 {
-		id = mustQueue(t, ns, IPC_PRIVATE, 0o600)
+	for i := range 4096 {
+		id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
+		require.Equal(t, i, id)
 		_, err := ns.Msgctl(id, IPC_RMID, nil)
 		require.NoError(t, err)
 	}
-	assert.Equal(t, 1<<24, mustQueue(t, ns, IPC_PRIVATE, 0o600), "ids are seq<<24 | index, as with ipcmni_extend")
+	assert.Equal(t, 1<<24, mustQueue(t, ns, IPC_PRIVATE, 0o600), "the cycle wrapped: index 0, sequence 1")
+}
+
+func TestWithCredSharedAcrossGoroutines(t *testing.T) {
+	c := Cred{UID: 7, Groups: []uint32{1, 2}}
+	opt := WithCred(c)
+	c.Groups[0] = 99 // the option took its own copy
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				assert.Equal(t, []uint32{1, 2}, NewNamespace(opt).Cred().Groups)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestCoarseClockNeverGoesBack(t *testing.T) {
+	var c coarseClock
+	later := time.Date(2026, 1, 1, 0, 0, 2, 0, time.UTC)
+	assert.Equal(t, later, c.publish(later))
+	assert.Equal(t, later, c.publish(later.Add(-time.Second)), "a stalled reader's older time is not published")
+	assert.Equal(t, later.Add(time.Second), c.publish(later.Add(time.Second)))
+
+	before := time.Now()
+	got := shared.now()
+	assert.False(t, got.After(time.Now()), "the shared clock is not ahead of time.Now")
+	assert.Less(t, before.Sub(got), time.Second, "nor far behind it")
 }
 
 func TestNamespacesAreIndependent(t *testing.T) {
