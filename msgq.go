@@ -389,7 +389,8 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 //   - IPC_RMID removes the queue; it needs owner, creator or CapSysAdmin
 //     (EPERM). Blocked callers fail with EIDRM.
 //   - IPC_INFO and MSG_INFO return what MsgctlInfo returns and leave buf
-//     as it is: use MsgctlInfo to read their figures.
+//     as it is (EFAULT if it is nil, since Linux would write a msginfo
+//     there): use MsgctlInfo to read their figures.
 //
 // Errors: EINVAL (msqid or cmd negative, an unknown cmd, no queue with that
 // id or at that index), EFAULT (buf is nil where Linux would read or write
