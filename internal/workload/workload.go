@@ -131,18 +131,12 @@ func W1(b *testing.B, impl Impl) {
 func W2(b *testing.B, impl Impl) {
 	_, _, q, remove := newQueue(b, impl)
 	defer remove()
-	var wg sync.WaitGroup
 	n := b.N
-	wg.Go(func() {
-		buf := make([]byte, TextSize)
-		for range n {
-			if _, _, err := q.RecvInto(buf, 1, 0); err != nil {
-				panic(err)
-			}
-			if err := q.Send(2, buf, 0); err != nil {
-				panic(err)
-			}
+	wait := peer(n, func(buf []byte) error {
+		if _, _, err := q.RecvInto(buf, 1, 0); err != nil {
+			return err
 		}
+		return q.Send(2, buf, 0)
 	})
 	text, buf := make([]byte, TextSize), make([]byte, TextSize)
 	b.ReportAllocs()
@@ -152,7 +146,7 @@ func W2(b *testing.B, impl Impl) {
 		_, _, err := q.RecvInto(buf, 2, 0)
 		check(b, err)
 	}
-	wg.Wait()
+	wait()
 }
 
 // W3 is one blocking producer and one blocking consumer on a queue with the
@@ -160,15 +154,10 @@ func W2(b *testing.B, impl Impl) {
 func W3(b *testing.B, impl Impl) {
 	_, _, q, remove := newQueue(b, impl)
 	defer remove()
-	var wg sync.WaitGroup
 	n := b.N
-	wg.Go(func() {
-		buf := make([]byte, TextSize)
-		for range n {
-			if _, _, err := q.RecvInto(buf, 0, 0); err != nil {
-				panic(err)
-			}
-		}
+	wait := peer(n, func(buf []byte) error {
+		_, _, err := q.RecvInto(buf, 0, 0)
+		return err
 	})
 	text := make([]byte, TextSize)
 	b.ReportAllocs()
@@ -176,7 +165,22 @@ func W3(b *testing.B, impl Impl) {
 	for range n {
 		check(b, q.Send(1, text, 0))
 	}
-	wg.Wait()
+	wait()
+}
+
+// peer runs step n times in another goroutine with a buffer of its own,
+// and returns a function that waits for it to finish.
+func peer(n int, step func(buf []byte) error) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		buf := make([]byte, TextSize)
+		for range n {
+			if err := step(buf); err != nil {
+				panic(err)
+			}
+		}
+	})
+	return wg.Wait
 }
 
 // fill queues depth empty messages with types cycling through types.
