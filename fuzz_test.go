@@ -20,7 +20,7 @@ import (
 // The errno values each call may return (the man pages', less ENOMEM,
 // EFAULT from bad user pointers, EINTR and ENOSYS, which cannot arise here).
 var allowed = map[string][]syscall.Errno{
-	"msgget":     {syscall.EACCES, syscall.EEXIST, syscall.ENOENT, syscall.ENOSPC},
+	"msgget":     {syscall.EACCES, syscall.EEXIST, syscall.EINVAL, syscall.ENOENT, syscall.ENOSPC}, // EINVAL: a msgflg C's int cannot hold
 	"msgsnd":     {syscall.EACCES, syscall.EAGAIN, syscall.EIDRM, syscall.EINVAL},
 	"msgrcv":     {syscall.E2BIG, syscall.EACCES, syscall.EIDRM, syscall.EINVAL, syscall.ENOMSG},
 	"msgctl":     {syscall.EACCES, syscall.EFAULT, syscall.EINVAL, syscall.EPERM},

@@ -46,7 +46,8 @@
 //     A slot's pointer to its queue changes only with both locks held.
 //
 // No code takes a namespace lock while holding a slot lock, or two slot
-// locks at once. Each blocked caller waits on its own sync.Cond whose
+// locks at once. The lock of blockWatch (WaitBlocked's wake-ups) is a
+// leaf: it is taken under a slot lock and takes nothing else. Each blocked caller waits on its own sync.Cond whose
 // locker is the slot lock, and whoever makes it able to proceed (a sender
 // with a message for it, a receiver making room, IPC_SET, IPC_RMID or its
 // context ending) completes its call under that lock and wakes it alone,
@@ -69,6 +70,7 @@ package msgq
 
 import (
 	"context"
+	"math"
 	"sync"
 	"syscall"
 	"time"
@@ -181,6 +183,8 @@ type nsCore struct {
 	mu   sync.Mutex     // the namespace lock: see the package doc for the order
 	keys map[Key]*queue // guarded by mu
 	ids  *idTable       // allocation guarded by mu; lookups lock-free
+
+	watch blockWatch // wakes WaitBlocked; its own leaf lock
 }
 
 // NewNamespace returns an empty namespace, like a fresh Linux IPC namespace.
@@ -229,7 +233,11 @@ func (ns *Namespace) Limits() Limits { return ns.core.limits }
 // not grant the permission bits asked for in msgflg), ENOSPC (MsgMni queues
 // exist).
 func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
-	q, err := ns.get(key, int32(msgflg))
+	flg, ok := cInt(msgflg)
+	if !ok {
+		return -1, syscall.EINVAL
+	}
+	q, err := ns.get(key, flg)
 	if err != nil {
 		return -1, err
 	}
@@ -297,6 +305,24 @@ func (ns *Namespace) newQueue(key Key, msgflg int32) (*queue, error) {
 	return q, nil
 }
 
+// cInt converts a Go int argument to the C int that msgget, msgsnd, msgrcv
+// and msgctl take (msqid, msgflg, cmd). A value outside int32's range is no
+// C int: callers fail it with EINVAL before any other check rather than
+// truncate it into another queue's id, another flag set or another command.
+func cInt(v int) (int32, bool) {
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// cInt2 is cInt of two arguments: ok only if both are C ints.
+func cInt2(a, b int) (int32, int32, bool) {
+	x, ok1 := cInt(a)
+	y, ok2 := cInt(b)
+	return x, y, ok1 && ok2
+}
+
 // checkSend makes msgsnd's argument checks, in Linux's order: a text longer
 // than MsgMax or a negative id is EINVAL, then a type below 1 is EINVAL.
 func (ns *Namespace) checkSend(msqid int32, mtype int64, size int) error {
@@ -328,7 +354,10 @@ func checkRecv(msqid int32, size int, msgflg int32) error {
 // queue with that id), EACCES (no write permission), EAGAIN (full, with
 // IPC_NOWAIT), EIDRM (the queue was removed while the call waited).
 func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
-	id := int32(msqid)
+	id, flg, ok := cInt2(msqid, msgflg)
+	if !ok {
+		return syscall.EINVAL
+	}
 	if err := ns.checkSend(id, mtype, len(mtext)); err != nil {
 		return err
 	}
@@ -336,7 +365,7 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if err != nil {
 		return err
 	}
-	err = q.send(context.Background(), &ns.cred, mtype, mtext, int32(msgflg))
+	err = q.send(context.Background(), &ns.cred, mtype, mtext, flg)
 	q.unlock()
 	return err
 }
@@ -357,7 +386,10 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 // suitable message, with IPC_NOWAIT), EIDRM (the queue was removed while the
 // call waited).
 func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (n int, mtype int64, err error) {
-	id, flg := int32(msqid), int32(msgflg)
+	id, flg, ok := cInt2(msqid, msgflg)
+	if !ok {
+		return -1, 0, syscall.EINVAL
+	}
 	if err := checkRecv(id, len(mtext), flg); err != nil {
 		return -1, 0, err
 	}
@@ -397,8 +429,8 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 // it: IPC_SET before anything else, the STAT commands after their checks),
 // and those above.
 func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
-	id, c := int32(msqid), int32(cmd)
-	if id < 0 || c < 0 {
+	id, c, ok := cInt2(msqid, cmd)
+	if !ok || id < 0 || c < 0 {
 		return -1, syscall.EINVAL
 	}
 	switch c {
@@ -512,8 +544,8 @@ type Removal struct {
 //
 // Errors: EINVAL (any other cmd), EFAULT (buf is nil).
 func (ns *Namespace) MsgctlInfo(cmd int, buf *MsgInfo) (int, error) {
-	c := int32(cmd)
-	if c != IPC_INFO && c != MSG_INFO {
+	c, ok := cInt(cmd)
+	if !ok || c != IPC_INFO && c != MSG_INFO {
 		return -1, syscall.EINVAL
 	}
 	var info MsgInfo
@@ -590,7 +622,11 @@ type MsgInfo struct {
 
 // Get mirrors msgget(2) like Msgget, returning a handle on the queue.
 func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
-	q, err := ns.get(key, int32(msgflg))
+	flg, ok := cInt(msgflg)
+	if !ok {
+		return nil, syscall.EINVAL
+	}
+	q, err := ns.get(key, flg)
 	if err != nil {
 		return nil, err
 	}
@@ -601,7 +637,11 @@ func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
 // permission (the calls on the handle do). Errors: EINVAL for an id that
 // names no queue: never used, removed, or stale.
 func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
-	q, err := ns.core.ids.lockID(int32(msqid))
+	id, ok := cInt(msqid)
+	if !ok {
+		return nil, syscall.EINVAL
+	}
+	q, err := ns.core.ids.lockID(id)
 	if err != nil {
 		return nil, err
 	}
@@ -638,13 +678,17 @@ func (q *Queue) lock() error {
 // (len(mtext) > MsgMax or mtype < 1), EIDRM (the queue is removed), EACCES,
 // EAGAIN.
 func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int) error {
+	flg, ok := cInt(msgflg)
+	if !ok {
+		return syscall.EINVAL
+	}
 	if err := q.ns.checkSend(0, mtype, len(mtext)); err != nil {
 		return err
 	}
 	if err := q.lock(); err != nil {
 		return err
 	}
-	err := q.q.send(ctx, &q.ns.cred, mtype, mtext, int32(msgflg))
+	err := q.q.send(ctx, &q.ns.cred, mtype, mtext, flg)
 	q.q.unlock()
 	return err
 }
@@ -656,7 +700,7 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 // misused), EIDRM, EACCES, E2BIG, ENOMSG.
 func (q *Queue) Recv(ctx context.Context, msgtyp int64, maxSize int, msgflg int) (Message, error) {
 	r := recvReq{size: maxSize, alloc: true}
-	if err := q.receive(ctx, &r, msgtyp, int32(msgflg)); err != nil {
+	if err := q.receive(ctx, &r, msgtyp, msgflg); err != nil {
 		return Message{}, err
 	}
 	return Message{Type: r.mtype, Text: r.text}, nil
@@ -667,20 +711,24 @@ func (q *Queue) Recv(ctx context.Context, msgtyp int64, maxSize int, msgflg int)
 // allocates nothing. Cancellation and errors are as for Recv.
 func (q *Queue) RecvInto(ctx context.Context, buf []byte, msgtyp int64, msgflg int) (n int, mtype int64, err error) {
 	r := recvReq{buf: buf, size: len(buf)}
-	if err := q.receive(ctx, &r, msgtyp, int32(msgflg)); err != nil {
+	if err := q.receive(ctx, &r, msgtyp, msgflg); err != nil {
 		return -1, 0, err
 	}
 	return r.n, r.mtype, nil
 }
 
-func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg int32) error {
-	if err := checkRecv(0, r.size, msgflg); err != nil {
+func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg int) error {
+	flg, ok := cInt(msgflg)
+	if !ok {
+		return syscall.EINVAL
+	}
+	if err := checkRecv(0, r.size, flg); err != nil {
 		return err
 	}
 	if err := q.lock(); err != nil {
 		return err
 	}
-	err := q.q.receive(ctx, &q.ns.cred, r, msgtyp, msgflg)
+	err := q.q.receive(ctx, &q.ns.cred, r, msgtyp, flg)
 	q.q.unlock()
 	return err
 }

@@ -756,21 +756,6 @@ func TestLimitsMsgMaxAndMnb(t *testing.T) {
 	assert.Equal(t, uint64(8), stat(t, ns, id).Qbytes)
 }
 
-func TestCIntArguments(t *testing.T) {
-	// The system calls take C ints: only the low 32 bits of id, flags and
-	// command reach the kernel.
-	ns := newNS(t)
-	id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
-	require.NoError(t, ns.Msgsnd(id+1<<32, 1, []byte("x"), 1<<32))
-	var ds MsqidDS
-	r, err := ns.Msgctl(id, IPC_STAT+1<<32, &ds)
-	require.NoError(t, err)
-	assert.Equal(t, 0, r)
-	assert.Equal(t, uint64(1), ds.Qnum)
-	_, _, err = ns.Msgrcv(id, nil, 0, 1<<32|IPC_NOWAIT)
-	assert.Equal(t, syscall.E2BIG, err, "IPC_NOWAIT in the low bits still counts")
-}
-
 func TestQueueHandle(t *testing.T) {
 	ns := newNS(t)
 	q, err := ns.Get(3, IPC_CREAT|0o600)

@@ -489,9 +489,16 @@ type refName struct {
 	removed bool
 }
 
+// refWideFlag has only bits above C's int: or-ed into valid flags it keeps
+// their low 32 bits (the ones a truncating implementation would see).
+const refWideFlag = 1 << 32
+
+// refCInt reports whether v fits C's int.
+func refCInt(v int) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }
+
 func (h *refHarness) nameOf(id int) refName {
 	for i, q := range h.model.queues {
-		if q.id >= 0 && q.id == int(int32(id)) {
+		if q.id >= 0 && q.id == id {
 			return refName{q: i, removed: q.removed}
 		}
 	}
@@ -501,9 +508,6 @@ func (h *refHarness) nameOf(id int) refName {
 // format describes an id for the log, with the model queue it named.
 func (n refName) format(id int) string {
 	s := fmt.Sprint(id)
-	if int(int32(id)) != id {
-		s = fmt.Sprintf("%d (int %d)", id, int32(id))
-	}
 	switch {
 	case n.q < 0:
 		return s
@@ -639,10 +643,18 @@ func (h *refHarness) apply(op refOp) refResult {
 	}
 	before := h.snapshot(op)
 	var got, want refResult
+	// msqid, msgflg and cmd are C ints: a Go int outside the int32 range
+	// is EINVAL before anything else (the model takes int32s).
+	cInts := refCInt(op.flg) && (op.kind == refGet || refCInt(op.id))
 	switch op.kind {
 	case refGet:
 		got.ret, got.err = view.Msgget(op.key, op.flg)
-		q, created, err := h.model.msgget(&c, op.key, int32(op.flg))
+		var q *refQueue
+		var created bool
+		err := error(syscall.EINVAL)
+		if cInts {
+			q, created, err = h.model.msgget(&c, op.key, int32(op.flg))
+		}
 		want.ret, want.err = -1, err
 		if err == nil {
 			if created && got.err == nil {
@@ -656,7 +668,10 @@ func (h *refHarness) apply(op refOp) refResult {
 		}
 	case refSnd:
 		got.err = view.Msgsnd(op.id, op.mtype, op.text, op.flg)
-		want.err = h.model.msgsnd(&c, int32(op.id), op.mtype, op.text, int32(op.flg))
+		want.err = syscall.EINVAL
+		if cInts {
+			want.err = h.model.msgsnd(&c, int32(op.id), op.mtype, op.text, int32(op.flg))
+		}
 	case refRcv:
 		buf := bytes.Repeat([]byte{refSentinel}, op.bufsz)
 		got.ret, got.mtype, got.err = view.Msgrcv(op.id, buf, op.mtype, op.flg)
@@ -670,24 +685,38 @@ func (h *refHarness) apply(op refOp) refResult {
 		} else if got.ret == -1 && !bytes.Equal(buf, bytes.Repeat([]byte{refSentinel}, op.bufsz)) {
 			h.fail("%s failed but wrote into the buffer", desc())
 		}
-		want.ret, want.mtype, want.text, want.err = h.model.msgrcv(&c, int32(op.id), op.bufsz, op.mtype, int32(op.flg))
+		want.ret, want.err = -1, syscall.EINVAL
+		if cInts {
+			want.ret, want.mtype, want.text, want.err = h.model.msgrcv(&c, int32(op.id), op.bufsz, op.mtype, int32(op.flg))
+		}
 	case refStatOp:
 		var ds MsqidDS
 		got.ret, got.err = view.Msgctl(op.id, IPC_STAT, &ds)
 		if got.err == nil {
 			got.stat = refStatOf(&ds)
 		}
-		want.stat, want.err = h.model.msgctlStat(&c, int32(op.id))
+		want.err = syscall.EINVAL
+		if cInts {
+			want.stat, want.err = h.model.msgctlStat(&c, int32(op.id))
+		}
 		want.ret = refCtlRet(want.err)
 	case refSetOp:
 		ds := op.set
 		got.ret, got.err = view.Msgctl(op.id, IPC_SET, &ds)
 		arg := op.set
-		want.err = h.model.msgctlDown(&c, int32(op.id), IPC_SET, &arg)
+		if cInts {
+			want.err = h.model.msgctlDown(&c, int32(op.id), IPC_SET, &arg)
+		} else {
+			want.err = syscall.EINVAL
+		}
 		want.ret = refCtlRet(want.err)
 	case refRmid:
 		got.ret, got.err = view.Msgctl(op.id, IPC_RMID, nil)
-		want.err = h.model.msgctlDown(&c, int32(op.id), IPC_RMID, nil)
+		if cInts {
+			want.err = h.model.msgctlDown(&c, int32(op.id), IPC_RMID, nil)
+		} else {
+			want.err = syscall.EINVAL
+		}
 		want.ret = refCtlRet(want.err)
 	}
 	entry.got = got
@@ -883,7 +912,7 @@ func (h *refHarness) randomID(r *rand.Rand) int {
 			return refPick(r, removed)
 		}
 	}
-	junk := []int{-1, 0, 1, 12345, math.MaxInt32, 1 << 31, -1 << 32}
+	junk := []int{-1, 0, 1, 12345, math.MaxInt32, 1 << 31, -1 << 32, math.MinInt32 - 1, math.MinInt64, math.MaxInt64}
 	if len(live) > 0 {
 		id := refPick(r, live).id
 		junk = append(junk, id+1<<15, id+1, id+1<<32, id-1<<32, id+1<<24)
@@ -908,12 +937,15 @@ func (h *refHarness) randomOp(r *rand.Rand) refOp {
 		}
 		op.flg = h.randomMode(r) | refPick(r, []int{0, IPC_CREAT, IPC_CREAT, IPC_CREAT | IPC_EXCL, IPC_EXCL})
 		if r.IntN(10) == 0 {
-			op.flg |= refPick(r, []int{IPC_NOWAIT, MSG_NOERROR, 0o7000})
+			op.flg |= refPick(r, []int{IPC_NOWAIT, MSG_NOERROR, 0o7000, refWideFlag})
 		}
 	case x < p.getPct+p.sendPct:
 		op.kind = refSnd
 		op.id = h.randomID(r)
 		op.flg = IPC_NOWAIT
+		if r.IntN(40) == 0 {
+			op.flg |= refWideFlag
+		}
 		op.mtype = int64(1 + r.IntN(6))
 		if r.IntN(8) == 0 {
 			op.mtype = refPick(r, []int64{0, -1, math.MinInt64, math.MaxInt64, math.MaxInt64})
@@ -942,6 +974,9 @@ func (h *refHarness) randomOp(r *rand.Rand) refOp {
 		op.id = h.randomID(r)
 		q := h.model.obtain(int32(op.id))
 		op.flg = IPC_NOWAIT
+		if r.IntN(40) == 0 {
+			op.flg |= refWideFlag
+		}
 		if r.IntN(2) == 0 {
 			op.flg |= MSG_NOERROR
 		}

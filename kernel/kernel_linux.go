@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"math"
 	"sync"
 	"syscall"
 	"time"
@@ -97,6 +98,19 @@ func msgctl(msqid, cmd uintptr, buf unsafe.Pointer) (uintptr, error) {
 	}
 }
 
+// cInts reports whether every v fits C's int, as msqid, msgflg and cmd
+// must: a Go int outside the int32 range is EINVAL here, as in
+// msgq.Namespace, before the system call, which would otherwise see only
+// its low 32 bits and could name another queue.
+func cInts(v ...int) bool {
+	for _, x := range v {
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return false
+		}
+	}
+	return true
+}
+
 // errnoErr returns nil for errno 0, else the bare syscall.Errno.
 func errnoErr(errno syscall.Errno) error {
 	if errno == 0 {
@@ -105,8 +119,11 @@ func errnoErr(errno syscall.Errno) error {
 	return errno
 }
 
-// Msgget is msgget(2).
+// Msgget is msgget(2). A msgflg outside the int32 range is EINVAL.
 func (Kernel) Msgget(key msgq.Key, msgflg int) (int, error) {
+	if !cInts(msgflg) {
+		return -1, syscall.EINVAL
+	}
 	r, err := msgget(uintptr(key), uintptr(msgflg))
 	if err != nil {
 		return -1, err
@@ -127,8 +144,11 @@ func getMsgbuf(size int) *[]byte {
 	return &b
 }
 
-// Msgsnd is msgsnd(2).
+// Msgsnd is msgsnd(2). A msqid or msgflg outside the int32 range is EINVAL.
 func (Kernel) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
+	if !cInts(msqid, msgflg) {
+		return syscall.EINVAL
+	}
 	p := getMsgbuf(8 + len(mtext))
 	defer msgbufs.Put(p)
 	buf := *p
@@ -138,8 +158,12 @@ func (Kernel) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
 	return err
 }
 
-// Msgrcv is msgrcv(2), with len(mtext) as msgsz.
+// Msgrcv is msgrcv(2), with len(mtext) as msgsz. A msqid or msgflg outside
+// the int32 range is EINVAL.
 func (Kernel) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (int, int64, error) {
+	if !cInts(msqid, msgflg) {
+		return -1, 0, syscall.EINVAL
+	}
 	p := getMsgbuf(8 + len(mtext))
 	defer msgbufs.Put(p)
 	buf := *p
@@ -154,8 +178,12 @@ func (Kernel) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (int, in
 
 // Msgctl is msgctl(2) for the commands that name a queue. As with
 // msgq.Namespace, IPC_INFO and MSG_INFO return the highest index in use and
-// leave buf as it is; use MsgctlInfo for their figures.
+// leave buf as it is; use MsgctlInfo for their figures. A msqid or cmd
+// outside the int32 range is EINVAL.
 func (Kernel) Msgctl(msqid int, cmd int, buf *msgq.MsqidDS) (int, error) {
+	if !cInts(msqid, cmd) {
+		return -1, syscall.EINVAL
+	}
 	var ptr unsafe.Pointer
 	var ds msqid64DS
 	var info msginfo
@@ -183,9 +211,9 @@ func (Kernel) Msgctl(msqid int, cmd int, buf *msgq.MsqidDS) (int, error) {
 
 // MsgctlInfo is msgctl(2) with IPC_INFO or MSG_INFO. Like
 // msgq.Namespace.MsgctlInfo it refuses other commands with EINVAL: they
-// would write a msqid64_ds into buf.
+// would write a msqid64_ds into buf (as is a cmd outside the int32 range).
 func (Kernel) MsgctlInfo(cmd int, buf *msgq.MsgInfo) (int, error) {
-	if c := int32(cmd); c != msgq.IPC_INFO && c != msgq.MSG_INFO {
+	if !cInts(cmd) || cmd != msgq.IPC_INFO && cmd != msgq.MSG_INFO {
 		return -1, syscall.EINVAL
 	}
 	var info msginfo
