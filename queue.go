@@ -156,7 +156,9 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 	}
 	w := q.newWaiter(c)
 	w.msg = q.msgs.newMessage(mtype, text)
+	w.flags = msgflg
 	q.senders.pushBack(w)
+	q.ns.watch.notify()
 	return q.wait(ctx, w)
 }
 
@@ -245,6 +247,7 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 	if !q.perm.permits(c, accessRead) {
 		return syscall.EACCES
 	}
+	asked := msgtyp
 	mode, msgtyp := convertMode(msgtyp, msgflg)
 	if mode == searchNumber {
 		return q.copyMessage(r, msgtyp, msgflg)
@@ -273,7 +276,9 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 	if msgflg&MSG_NOERROR != 0 {
 		w.maxSize = noLimit
 	}
+	w.typ, w.size, w.flags = asked, r.size, msgflg
 	q.receivers.add(w)
+	q.ns.watch.notify()
 	m, err := q.waitMessage(ctx, w)
 	if err != nil {
 		return err
@@ -452,5 +457,6 @@ func (q *queue) destroy(keep bool) (dropped []Message, woken int) {
 	q.msgs.reset()
 	q.cbytes = 0
 	q.idle = nil
+	q.ns.watch.notify()
 	return dropped, woken
 }

@@ -31,6 +31,11 @@ type waiter struct {
 	msgtyp  int64
 	maxSize int    // a longer message gets E2BIG (math.MaxInt with MSG_NOERROR)
 	order   uint64 // when it started waiting: receivers are served oldest first
+
+	// The call as it was made, for Blocked.
+	typ   int64 // a receiver's msgtyp
+	size  int   // a receiver's msgsz
+	flags int32 // msgflg
 }
 
 // finish completes w with err. The waiter is woken when the lock is
