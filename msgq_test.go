@@ -888,3 +888,49 @@ func TestCurrentCred(t *testing.T) {
 	assert.Equal(t, uint32(os.Getegid()), c.GID)
 	assert.Equal(t, int32(os.Getpid()), c.PID)
 }
+
+func TestRemovedQueueHandle(t *testing.T) {
+	// A handle of a removed queue: the argument checks Linux makes before
+	// it looks the queue up come first, then EIDRM, even once the id and
+	// its index are reused.
+	ns := newNS(t, WithCred(Root))
+	q, err := ns.Get(IPC_PRIVATE, 0o600)
+	require.NoError(t, err)
+	require.NoError(t, q.Remove())
+	_, err = ns.Get(IPC_PRIVATE, 0o600) // a new queue, perhaps in the same slot
+	require.NoError(t, err)
+	ctx := context.Background()
+	big := make([]byte, DefaultLimits.MsgMax+1)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want syscall.Errno
+	}{
+		{"Send with mtype 0 is EINVAL", q.Send(ctx, 0, nil, 0), syscall.EINVAL},
+		{"Send with mtype -1 is EINVAL", q.Send(ctx, -1, []byte("x"), IPC_NOWAIT), syscall.EINVAL},
+		{"Send of a text above MsgMax is EINVAL", q.Send(ctx, 1, big, IPC_NOWAIT), syscall.EINVAL},
+		{"Send with flags outside C's int is EINVAL", q.Send(ctx, 1, nil, 1<<32), syscall.EINVAL},
+		{"a valid Send is EIDRM", q.Send(ctx, 1, []byte("x"), IPC_NOWAIT), syscall.EIDRM},
+		{"a valid blocking Send is EIDRM", q.Send(ctx, 1, []byte("x"), 0), syscall.EIDRM},
+		{"Recv with a negative size is EINVAL", errOf(q.Recv(ctx, 0, -1, IPC_NOWAIT)), syscall.EINVAL},
+		{"Recv with MSG_COPY without IPC_NOWAIT is EINVAL", errOf(q.Recv(ctx, 0, 10, MSG_COPY)), syscall.EINVAL},
+		{"Recv with MSG_COPY|MSG_EXCEPT is EINVAL", errOf(q.Recv(ctx, 0, 10, MSG_COPY|MSG_EXCEPT|IPC_NOWAIT)), syscall.EINVAL},
+		{"a valid Recv is EIDRM", errOf(q.Recv(ctx, 0, 10, IPC_NOWAIT)), syscall.EIDRM},
+		{"a valid blocking Recv is EIDRM", errOf(q.Recv(ctx, 5, 10, 0)), syscall.EIDRM},
+		{"a valid MSG_COPY is EIDRM", errOf(q.Recv(ctx, 0, 10, MSG_COPY|IPC_NOWAIT)), syscall.EIDRM},
+		{"RecvInto with MSG_COPY without IPC_NOWAIT is EINVAL", errOf3(q.RecvInto(ctx, nil, 0, MSG_COPY)), syscall.EINVAL},
+		{"a valid RecvInto is EIDRM", errOf3(q.RecvInto(ctx, make([]byte, 4), 0, 0)), syscall.EIDRM},
+		{"Stat is EIDRM", errOf(q.Stat()), syscall.EIDRM},
+		{"Set(nil) is EFAULT", q.Set(nil), syscall.EFAULT},
+		{"a valid Set is EIDRM", q.Set(&MsqidDS{Perm: IPCPerm{Mode: 0o600}, Qbytes: 100}), syscall.EIDRM},
+		{"an invalid Set (uid -1) is still EIDRM: Linux checks it after the lookup", q.Set(&MsqidDS{Perm: IPCPerm{UID: 1<<32 - 1}}), syscall.EIDRM},
+		{"Remove is EIDRM", q.Remove(), syscall.EIDRM},
+	} {
+		assert.Equal(t, tc.want, tc.err, tc.name)
+	}
+}
+
+// errOf and errOf3 keep only a call's error, for tables of calls.
+func errOf[T any](_ T, err error) error { return err }
+
+func errOf3[A, B any](_ A, _ B, err error) error { return err }
