@@ -79,8 +79,10 @@ func waiting(t *testing.T, ns *Namespace, id int) (senders, receivers int) {
 	q, err := ns.core.ids.lockID(int32(id))
 	require.NoError(t, err)
 	defer q.mu.Unlock()
-	eachIn(&q.senders, func(*waiter) { senders++ })
-	q.receivers.each(func(*waiter) { receivers++ })
+	if ws := q.waits; ws != nil {
+		eachIn(&ws.senders, func(*waiter) { senders++ })
+		ws.receivers.each(func(*waiter) { receivers++ })
+	}
 	return senders, receivers
 }
 

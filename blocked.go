@@ -54,7 +54,11 @@ func (ns *Namespace) Blocked() []Call {
 // appendBlocked appends the queue's blocked calls to calls. The slot lock
 // must be held.
 func (q *queue) appendBlocked(calls []Call) []Call {
-	for w := q.senders.head; w != nil; w = w.next {
+	ws := q.waits
+	if ws == nil {
+		return calls
+	}
+	for w := ws.senders.head; w != nil; w = w.next {
 		calls = append(calls, Call{
 			Op: "msgsnd", Cred: w.cred.clone(), ID: q.id,
 			Type: w.msg.mtype, Size: len(w.msg.text), Flags: int(w.flags),
@@ -62,7 +66,7 @@ func (q *queue) appendBlocked(calls []Call) []Call {
 	}
 	start := len(calls)
 	var order []uint64
-	q.receivers.each(func(w *waiter) {
+	ws.receivers.each(func(w *waiter) {
 		calls = append(calls, Call{
 			Op: "msgrcv", Cred: w.cred.clone(), ID: q.id,
 			Type: w.typ, Size: w.size, Flags: int(w.flags),
@@ -86,8 +90,12 @@ func (q *queue) appendBlocked(calls []Call) []Call {
 // nBlocked is the number of calls blocked on the queue. The slot lock must
 // be held.
 func (q *queue) nBlocked() int {
-	n := q.receivers.n
-	for w := q.senders.head; w != nil; w = w.next {
+	ws := q.waits
+	if ws == nil {
+		return 0
+	}
+	n := ws.receivers.n
+	for w := ws.senders.head; w != nil; w = w.next {
 		n++
 	}
 	return n

@@ -97,7 +97,7 @@ func waitingAnywhere(ns *Namespace) bool {
 	defer ns.core.mu.Unlock()
 	waiting := false
 	ns.core.ids.each(func(q *queue) {
-		waiting = waiting || q.senders.head != nil || q.receivers.n > 0
+		waiting = waiting || q.nBlocked() > 0
 	})
 	return waiting
 }

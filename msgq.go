@@ -23,14 +23,16 @@
 // # Ids
 //
 // The id table (idtable.go) is a power-of-two array of slots that starts
-// with 16 and doubles as it fills. An id is seq<<15 | index, as on Linux
+// with 64 and doubles as it fills; slots are allocated 64 at a time, as
+// their indices are first used. An id is seq<<15 | index, as on Linux
 // (seq<<24 | index when MsgMni exceeds 32768). Indices are handed out
 // cyclically and the sequence number advances whenever the cycle wraps, as
 // Linux's ipc_idr_alloc does, so a reused index carries a new id and a
 // stale id (its queue removed, perhaps its index reused) gets EINVAL.
 // Lookups by id take no namespace-wide lock: they load the table pointer
 // atomically, index it and lock that one slot. Growth builds a longer table
-// that shares the same *slot values and publishes it with one atomic store.
+// that shares the same chunks of slots and publishes it with one atomic
+// store.
 //
 // # Locks
 //
@@ -278,6 +280,24 @@ func (core *nsCore) now() time.Time {
 	return core.clock()
 }
 
+// seconds is the time stamped into msg_stime, msg_rtime and msg_ctime:
+// the namespace's clock in whole Unix seconds, as Linux keeps them
+// (ktime_get_real_seconds). A clock before 1970-01-01T00:00:01 stamps 1:
+// 0 means never.
+func (core *nsCore) seconds() int64 {
+	return max(core.now().Unix(), 1)
+}
+
+// unixTime is a stamp as IPC_STAT reports it: the zero time.Time for 0
+// (never), else that second in the local time zone, as the kernel backend
+// reports the kernel's stamps.
+func unixTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
+}
+
 // get is msgget (Linux ipcget): the whole call runs under the namespace
 // lock, like Linux's ids rwsem held for writing.
 func (ns *Namespace) get(key Key, msgflg int32) (*queue, error) {
@@ -318,10 +338,9 @@ func (ns *Namespace) newQueue(key Key, msgflg int32) (*queue, error) {
 			cgid: ns.cred.GID,
 			mode: uint16(msgflg & 0o777),
 		},
-		ctime:  core.now(),
+		ctime:  core.seconds(),
 		qbytes: uint64(core.limits.MsgMnb),
 	}
-	q.msgs.init()
 	if err := core.ids.add(q, core.limits.MsgMni); err != nil {
 		return nil, err
 	}

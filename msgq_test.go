@@ -638,12 +638,12 @@ func TestTableGrowth(t *testing.T) {
 	}
 	const n = 100_000
 	ns := newNS(t, WithLimits(Limits{MsgMni: 1 << 20}))
-	require.Len(t, ns.core.ids.table.Load().slots, initialSlots, "the table starts small")
+	require.Equal(t, initialSlots, ns.core.ids.table.Load().size(), "the table starts small")
 	ids := make([]int, n)
 	for i := range ids {
 		ids[i] = mustQueue(t, ns, Key(i+1), 0o600)
 	}
-	assert.Len(t, ns.core.ids.table.Load().slots, 1<<17, "and doubles to hold 100,000")
+	assert.Equal(t, 1<<17, ns.core.ids.table.Load().size(), "and doubles to hold 100,000")
 	for i := 0; i < n; i += 997 {
 		id, err := ns.Msgget(Key(i+1), 0)
 		require.NoError(t, err)
@@ -934,3 +934,24 @@ func TestRemovedQueueHandle(t *testing.T) {
 func errOf[T any](_ T, err error) error { return err }
 
 func errOf3[A, B any](_ A, _ B, err error) error { return err }
+
+func TestTimesAreWholeSeconds(t *testing.T) {
+	// Linux stamps msg_stime, msg_rtime and msg_ctime in whole seconds
+	// (ktime_get_real_seconds); so does msgq, whatever its clock's precision.
+	at := time.Date(2026, 11, 23, 12, 0, 0, 999_999_999, time.Local)
+	ns := newNS(t, WithClock(func() time.Time { return at }))
+	id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
+	require.NoError(t, ns.Msgsnd(id, 1, nil, 0))
+	_, _, err := ns.Msgrcv(id, nil, 0, 0)
+	require.NoError(t, err)
+	ds := stat(t, ns, id)
+	want := time.Date(2026, 11, 23, 12, 0, 0, 0, time.Local)
+	for name, got := range map[string]time.Time{"stime": ds.Stime, "rtime": ds.Rtime, "ctime": ds.Ctime} {
+		assert.True(t, want.Equal(got), "%s = %v, want %v", name, got, want)
+	}
+
+	// A clock at or before the epoch still stamps a time: 0 means never.
+	ns = newNS(t, WithClock(func() time.Time { return time.Unix(0, 0) }))
+	id = mustQueue(t, ns, IPC_PRIVATE, 0o600)
+	assert.Equal(t, time.Unix(1, 0), stat(t, ns, id).Ctime)
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"syscall"
-	"time"
 )
 
 // queue is one message queue: Linux's struct msg_queue. Every method must be
@@ -18,15 +17,30 @@ type queue struct {
 	// Guarded by *mu.
 	perm                ipcPerm
 	removed             bool
-	stime, rtime, ctime time.Time
+	stime, rtime, ctime int64 // Unix seconds, as Linux's time64_t; 0 when never
 	lspid, lrpid        int32
 	qbytes              uint64 // the most bytes, and the most messages, the queue holds
 	cbytes              uint64 // bytes of text queued
 	msgs                msgStore
-	senders             waitList // blocked senders, oldest first
-	receivers           receivers
-	idle                *waiter // waiters kept for reuse, linked by next
-	woken               *waiter // finished waiters to wake when *mu is released, linked by wake
+	waits               *waitState // blocked callers; nil until one first waits
+	woken               *waiter    // finished waiters to wake when *mu is released, linked by wake
+}
+
+// waitState is a queue's blocked callers and its spare waiters. Most
+// queues never see a caller wait, so a queue allocates it the first time
+// one does (queue.waiting) and keeps it. Guarded by the queue's slot lock.
+type waitState struct {
+	senders   waitList // blocked senders, oldest first
+	receivers receivers
+	idle      *waiter // waiters kept for reuse, linked by next
+}
+
+// waiting returns the queue's waitState, allocating it if need be.
+func (q *queue) waiting() *waitState {
+	if q.waits == nil {
+		q.waits = new(waitState)
+	}
+	return q.waits
 }
 
 // unlock releases the queue's slot lock and then wakes the waiters that
@@ -157,7 +171,7 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 	w := q.newWaiter(c)
 	w.msg = q.msgs.newMessage(mtype, text)
 	w.flags = msgflg
-	q.senders.pushBack(w)
+	q.waits.senders.pushBack(w)
 	q.ns.watch.notify()
 	return q.wait(ctx, w)
 }
@@ -166,13 +180,13 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 // waiting receiver it suits (Linux pipelined_send), else onto the queue.
 func (q *queue) commitSend(c *Cred, m *message) {
 	q.lspid = c.PID
-	q.stime = q.ns.now()
-	for q.receivers.n > 0 {
-		w := q.receivers.oldestFor(m.mtype)
+	q.stime = q.ns.seconds()
+	for ws := q.waits; ws != nil && ws.receivers.n > 0; {
+		w := ws.receivers.oldestFor(m.mtype)
 		if w == nil {
 			break
 		}
-		q.receivers.remove(w)
+		ws.receivers.remove(w)
 		if len(m.text) > w.maxSize {
 			q.finish(w, syscall.E2BIG) // and the message goes on to the next
 			continue
@@ -193,14 +207,15 @@ func (q *queue) commitSend(c *Cred, m *message) {
 // waited for. A sender completed here that has lost write permission gets
 // EACCES, as it would when it woke on Linux.
 func (q *queue) wakeSenders() {
-	if q.senders.head == nil {
+	ws := q.waits
+	if ws == nil || ws.senders.head == nil {
 		return
 	}
-	eachIn(&q.senders, func(w *waiter) {
+	eachIn(&ws.senders, func(w *waiter) {
 		if !q.fits(len(w.msg.text)) {
 			return
 		}
-		q.senders.remove(w)
+		ws.senders.remove(w)
 		if !q.perm.permits(w.cred, accessWrite) {
 			q.msgs.recycle(w.msg)
 			w.msg = nil
@@ -258,7 +273,7 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		}
 		m := q.msgs.take(l)
 		q.cbytes -= uint64(len(m.text))
-		q.rtime = q.ns.now()
+		q.rtime = q.ns.seconds()
 		q.lrpid = c.PID
 		r.deliver(m)
 		q.msgs.recycle(m)
@@ -277,7 +292,7 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		w.maxSize = noLimit
 	}
 	w.typ, w.size, w.flags = asked, r.size, msgflg
-	q.receivers.add(w)
+	q.waits.receivers.add(w)
 	q.ns.watch.notify()
 	m, err := q.waitMessage(ctx, w)
 	if err != nil {
@@ -309,11 +324,13 @@ func (q *queue) copyMessage(r *recvReq, k int64, msgflg int32) error {
 	return nil
 }
 
-// newWaiter returns a fresh waiter for a caller acting as c.
+// newWaiter returns a fresh waiter for a caller acting as c, and makes
+// sure the queue has its waitState.
 func (q *queue) newWaiter(c *Cred) *waiter {
-	w := q.idle
+	ws := q.waiting()
+	w := ws.idle
 	if w != nil {
-		q.idle = w.next
+		ws.idle = w.next
 		w.next = nil
 	} else {
 		w = &waiter{}
@@ -362,18 +379,18 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 	// Reuse w only if the AfterFunc will never run: once started it may
 	// still be waiting for the lock, holding w.
 	if stop == nil || stop() {
-		w.next = q.idle
-		q.idle = w
+		w.next = q.waits.idle
+		q.waits.idle = w
 	}
 	return m, err
 }
 
 // unlink takes a waiter off whichever list it waits on.
 func (q *queue) unlink(w *waiter) {
-	if w.list == &q.senders {
-		q.senders.remove(w)
+	if ws := q.waits; w.list == &ws.senders {
+		ws.senders.remove(w)
 	} else {
-		q.receivers.remove(w)
+		ws.receivers.remove(w)
 	}
 }
 
@@ -389,9 +406,9 @@ func (q *queue) stat() MsqidDS {
 			Mode: q.perm.mode,
 			Seq:  q.perm.seq,
 		},
-		Stime:  q.stime.Round(0), // Round(0) drops the monotonic reading
-		Rtime:  q.rtime.Round(0),
-		Ctime:  q.ctime.Round(0),
+		Stime:  unixTime(q.stime),
+		Rtime:  unixTime(q.rtime),
+		Ctime:  unixTime(q.ctime),
 		Cbytes: q.cbytes,
 		Qnum:   uint64(q.msgs.count),
 		Qbytes: q.qbytes,
@@ -422,13 +439,15 @@ func (q *queue) set(c *Cred, ds *MsqidDS) error {
 	q.perm.uid, q.perm.gid = ds.Perm.UID, ds.Perm.GID
 	q.perm.mode = ds.Perm.Mode & 0o777
 	q.qbytes = uint64(int64(qbytes)) // the int widens with its sign
-	q.ctime = q.ns.now()
-	q.receivers.each(func(w *waiter) {
-		if !q.perm.permits(w.cred, accessRead) {
-			q.receivers.remove(w)
-			q.finish(w, syscall.EACCES)
-		}
-	})
+	q.ctime = q.ns.seconds()
+	if ws := q.waits; ws != nil {
+		ws.receivers.each(func(w *waiter) {
+			if !q.perm.permits(w.cred, accessRead) {
+				ws.receivers.remove(w)
+				q.finish(w, syscall.EACCES)
+			}
+		})
+	}
 	q.wakeSenders()
 	return nil
 }
@@ -442,21 +461,23 @@ func (q *queue) destroy(keep bool) (dropped []Message, woken int) {
 		woken++
 		q.finish(w, syscall.EIDRM)
 	}
-	eachIn(&q.senders, func(w *waiter) {
-		q.senders.remove(w)
-		fail(w)
-	})
-	q.receivers.each(func(w *waiter) {
-		q.receivers.remove(w)
-		fail(w)
-	})
+	if ws := q.waits; ws != nil {
+		eachIn(&ws.senders, func(w *waiter) {
+			ws.senders.remove(w)
+			fail(w)
+		})
+		ws.receivers.each(func(w *waiter) {
+			ws.receivers.remove(w)
+			fail(w)
+		})
+		ws.receivers = receivers{}
+		ws.idle = nil
+	}
 	if keep {
 		dropped = q.msgs.all()
 	}
-	q.receivers = receivers{}
 	q.msgs.reset()
 	q.cbytes = 0
-	q.idle = nil
 	q.ns.watch.notify()
 	return dropped, woken
 }

@@ -84,11 +84,13 @@ func main() {
 		r.cells[b.impl] = testing.Benchmark(b.f)
 		runtime.GOMAXPROCS(prev)
 	}
-	fmt.Fprintf(os.Stderr, "\r\033[K[%d/%d] memory per queued message", len(benches), len(benches))
+	prog.step("[%d/%d] memory per queued message", len(benches), len(benches))
 	perMsg := workload.BytesPerMessage()
-	fmt.Fprintf(os.Stderr, "\r\033[Kdone in %v\n", time.Since(start).Round(time.Second))
+	scale := measureScale(prog)
+	prog.done("done in %v", time.Since(start).Round(time.Second))
 
 	report(os.Stdout, order, rows, perMsg, d, kernelNote)
+	reportScale(os.Stdout, scale)
 }
 
 // plan lists the benchmarks: every workload on every implementation it
