@@ -89,8 +89,6 @@
 //     records the receiving thread's id in msg_lrpid (a direct receive
 //     records the process id); msgq records the caller's Cred.PID either way.
 //
-// Times keep the precision of the namespace's clock (Linux keeps whole
-// seconds); the default clock lags time.Now by at most a few milliseconds.
 // Signals do not exist here: a context ending is the only way to interrupt
 // a blocked call, and it sends or consumes nothing.
 package msgq
@@ -181,8 +179,9 @@ func WithCred(c Cred) Option {
 }
 
 // WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime.
-// The default is time.Now read through a cache that lags it by at most a
-// few milliseconds (Linux stamps whole seconds): see clock.go.
+// Stamps are whole seconds, as Linux keeps them, whatever the clock's
+// precision. The default is time.Now read through a cache that lags it by
+// at most a few milliseconds: see clock.go.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithRemoveHook calls f after every IPC_RMID in the namespace, with the
