@@ -159,7 +159,10 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 		return syscall.EACCES
 	}
 	if q.fits(len(text)) {
-		q.commitSend(c, q.msgs.newMessage(mtype, text))
+		q.stampSend(c)
+		if !q.handOff(mtype, text) {
+			q.enqueue(q.msgs.newMessage(mtype, text))
+		}
 		return nil
 	}
 	if msgflg&IPC_NOWAIT != 0 {
@@ -176,27 +179,44 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 	return q.wait(ctx, w)
 }
 
-// commitSend records the send and delivers m: straight to the oldest
-// waiting receiver it suits (Linux pipelined_send), else onto the queue.
-func (q *queue) commitSend(c *Cred, m *message) {
+// stampSend records a send made as c: msg_lspid and msg_stime.
+func (q *queue) stampSend(c *Cred) {
 	q.lspid = c.PID
 	q.stime = q.ns.seconds()
-	for ws := q.waits; ws != nil && ws.receivers.n > 0; {
-		w := ws.receivers.oldestFor(m.mtype)
+}
+
+// handOff gives a message that is being sent straight to the oldest
+// waiting receiver it suits (Linux pipelined_send), and reports whether
+// one took it. The text is copied into that receiver's buffer here, under
+// the lock, and the receiver is completed: it wakes with its message and
+// nothing left to do, so no message is stored for it. A receiver whose
+// buffer is too small fails with E2BIG and the message goes on to the next.
+func (q *queue) handOff(mtype int64, text []byte) bool {
+	ws := q.waits
+	if ws == nil {
+		return false
+	}
+	for ws.receivers.n > 0 {
+		w := ws.receivers.oldestFor(mtype)
 		if w == nil {
 			break
 		}
 		ws.receivers.remove(w)
-		if len(m.text) > w.maxSize {
+		if len(text) > w.maxSize {
 			q.finish(w, syscall.E2BIG) // and the message goes on to the next
 			continue
 		}
 		q.lrpid = w.cred.PID
 		q.rtime = q.stime
-		w.msg = m
+		w.req.deliver(mtype, text)
 		q.finish(w, nil)
-		return
+		return true
 	}
+	return false
+}
+
+// enqueue appends m to the queue's messages.
+func (q *queue) enqueue(m *message) {
 	q.msgs.push(m)
 	q.cbytes += uint64(len(m.text))
 }
@@ -224,7 +244,12 @@ func (q *queue) wakeSenders() {
 		}
 		m := w.msg
 		w.msg = nil
-		q.commitSend(w.cred, m)
+		q.stampSend(w.cred)
+		if q.handOff(m.mtype, m.text) {
+			q.msgs.recycle(m)
+		} else {
+			q.enqueue(m)
+		}
 		q.finish(w, nil)
 	})
 }
@@ -240,16 +265,17 @@ type recvReq struct {
 	text  []byte // the allocated text, with alloc
 }
 
-// deliver copies m's text into r, truncated to r.size.
-func (r *recvReq) deliver(m *message) {
-	n := min(len(m.text), r.size)
+// deliver copies a message's text into r, truncated to r.size, and
+// records the message's type.
+func (r *recvReq) deliver(mtype int64, text []byte) {
+	n := min(len(text), r.size)
 	if r.alloc {
 		r.text = make([]byte, n)
-		copy(r.text, m.text)
+		copy(r.text, text)
 	} else {
-		copy(r.buf, m.text[:n])
+		copy(r.buf, text[:n])
 	}
-	r.n, r.mtype = n, m.mtype
+	r.n, r.mtype = n, mtype
 }
 
 // receive is the part of msgrcv(2) after the argument checks and the id
@@ -275,7 +301,7 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		q.cbytes -= uint64(len(m.text))
 		q.rtime = q.ns.seconds()
 		q.lrpid = c.PID
-		r.deliver(m)
+		r.deliver(m.mtype, m.text)
 		q.msgs.recycle(m)
 		q.wakeSenders()
 		return nil
@@ -292,17 +318,17 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		w.maxSize = noLimit
 	}
 	w.typ, w.size, w.flags = asked, r.size, msgflg
+	w.req = *r // a copy, so that r stays on the caller's stack
 	q.waits.receivers.add(w)
 	q.ns.watch.notify()
-	m, err := q.waitMessage(ctx, w)
-	if err != nil {
-		return err
+	err := q.wait(ctx, w)
+	// A sender filled w.req in if it completed w. The lock is still held,
+	// so w, though back among the idle waiters, is not reused yet.
+	if err == nil {
+		*r = w.req
 	}
-	r.deliver(m)
-	if !q.removed {
-		q.msgs.recycle(m)
-	}
-	return nil
+	w.req = recvReq{} // let go of the caller's buffer
+	return err
 }
 
 // copyMessage is msgrcv with MSG_COPY: it copies the message at position k
@@ -320,7 +346,7 @@ func (q *queue) copyMessage(r *recvReq, k int64, msgflg int32) error {
 		}
 		return syscall.EINVAL
 	}
-	r.deliver(m)
+	r.deliver(m.mtype, m.text)
 	return nil
 }
 
@@ -344,15 +370,8 @@ func (q *queue) newWaiter(c *Cred) *waiter {
 
 // wait blocks until w is completed or ctx ends, and returns how it ended.
 // The waiter is linked on a list by the caller; it is unlinked when wait
-// returns.
+// returns. A sender that did not send gets its message back into the pool.
 func (q *queue) wait(ctx context.Context, w *waiter) error {
-	_, err := q.waitMessage(ctx, w)
-	return err
-}
-
-// waitMessage is wait for a receiver: it also returns the message handed
-// to it.
-func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() {
@@ -368,12 +387,9 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 	for !w.done {
 		w.cond.Wait()
 	}
-	m, err := w.msg, w.err
-	if w.msg != nil && err != nil { // a sender that did not send
-		if !q.removed {
-			q.msgs.recycle(w.msg)
-		}
-		m = nil
+	err := w.err
+	if w.msg != nil && !q.removed { // a sender that did not send
+		q.msgs.recycle(w.msg)
 	}
 	w.msg, w.cred = nil, nil
 	// Reuse w only if the AfterFunc will never run: once started it may
@@ -382,7 +398,7 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 		w.next = q.waits.idle
 		q.waits.idle = w
 	}
-	return m, err
+	return err
 }
 
 // unlink takes a waiter off whichever list it waits on.
