@@ -25,8 +25,9 @@ type queue struct {
 	msgs                msgStore
 	senders             waitList // blocked senders, oldest first
 	receivers           receivers
-	idle                *waiter // waiters kept for reuse, linked by next
-	woken               *waiter // finished waiters to wake when *mu is released, linked by wake
+	idle                *waiter   // waiters kept for reuse, linked by next
+	woken               *waiter   // finished waiters to wake when *mu is released, linked by wake
+	x                   *qDialect // a dialect's state (dialect_send.go); nil on Linux
 }
 
 // unlock releases the queue's slot lock and then wakes the waiters that
@@ -72,6 +73,8 @@ const (
 	searchNotEqual                    // msgtyp > 0 with MSG_EXCEPT: the oldest of another type
 	searchLessEqual                   // msgtyp < 0: the oldest of the least type ≤ |msgtyp|
 	searchNumber                      // MSG_COPY: the message at position msgtyp
+	searchFirstGE                     // OpenBSD msgtyp < 0: the first in FIFO order of type ≥ |msgtyp|
+	searchFirstLE                     // FreeBSD msgtyp < 0: the first in FIFO order of type ≤ |msgtyp|
 )
 
 // convertMode turns msgrcv's msgtyp and flags into a mode and the value the
@@ -106,8 +109,10 @@ func matches(mtype int64, mode searchMode, msgtyp int64) bool {
 		return mtype == msgtyp
 	case searchNotEqual:
 		return mtype != msgtyp
-	case searchLessEqual:
+	case searchLessEqual, searchFirstLE:
 		return mtype <= msgtyp
+	case searchFirstGE:
+		return mtype >= msgtyp
 	}
 	return false
 }
@@ -123,6 +128,8 @@ func (q *queue) find(mode searchMode, msgtyp int64) *typeList {
 		return q.msgs.except(msgtyp)
 	case searchLessEqual:
 		return q.msgs.lowest(msgtyp)
+	case searchFirstGE, searchFirstLE:
+		return q.msgs.firstWhere(mode, msgtyp)
 	}
 	return nil
 }
@@ -372,6 +379,7 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 func (q *queue) unlink(w *waiter) {
 	if w.list == &q.senders {
 		q.senders.remove(w)
+		q.senderLeft(w)
 	} else {
 		q.receivers.remove(w)
 	}
@@ -379,7 +387,7 @@ func (q *queue) unlink(w *waiter) {
 
 // stat fills Linux's msqid64_ds for IPC_STAT, MSG_STAT and MSG_STAT_ANY.
 func (q *queue) stat() MsqidDS {
-	return MsqidDS{
+	ds := MsqidDS{
 		Perm: IPCPerm{
 			Key:  q.perm.key,
 			UID:  q.perm.uid,
@@ -398,39 +406,10 @@ func (q *queue) stat() MsqidDS {
 		Lspid:  q.lspid,
 		Lrpid:  q.lrpid,
 	}
-}
-
-// set is IPC_SET after the id lookup (Linux msgctl_down): the caller must
-// own or have created the queue or hold CAP_SYS_ADMIN (EPERM); raising
-// msg_qbytes above MsgMnb needs CAP_SYS_RESOURCE (EPERM); a uid or gid of
-// -1 is invalid (EINVAL). It changes uid, gid, the low 9 mode bits and
-// qbytes, sets ctime, fails blocked receivers that lost read permission
-// with EACCES and lets through blocked senders that now fit.
-func (q *queue) set(c *Cred, ds *MsqidDS) error {
-	if !q.perm.mayControl(c) {
-		return syscall.EPERM
+	if q.x != nil {
+		q.dstat(&ds)
 	}
-	// The kernel passes msg_qbytes on as a C int and compares it with the
-	// unsigned msgmnb: only the low 32 bits count.
-	qbytes := int32(uint32(ds.Qbytes))
-	if uint32(qbytes) > uint32(q.ns.limits.MsgMnb) && !c.Has(CapSysResource) {
-		return syscall.EPERM
-	}
-	if ds.Perm.UID == 1<<32-1 || ds.Perm.GID == 1<<32-1 { // (uid_t)-1 is no uid
-		return syscall.EINVAL
-	}
-	q.perm.uid, q.perm.gid = ds.Perm.UID, ds.Perm.GID
-	q.perm.mode = ds.Perm.Mode & 0o777
-	q.qbytes = uint64(int64(qbytes)) // the int widens with its sign
-	q.ctime = q.ns.now()
-	q.receivers.each(func(w *waiter) {
-		if !q.perm.permits(w.cred, accessRead) {
-			q.receivers.remove(w)
-			q.finish(w, syscall.EACCES)
-		}
-	})
-	q.wakeSenders()
-	return nil
+	return ds
 }
 
 // destroy is IPC_RMID after the checks (Linux freeque): every waiter fails
