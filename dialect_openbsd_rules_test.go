@@ -65,6 +65,9 @@ func TestDialectOpenBSD(t *testing.T) {
 			assert.Equal(t, uint64(3), stat(t, ns, c).Qnum)
 			_, err := ns.Msgctl(-65535, IPC_STAT, new(MsqidDS))
 			assert.NoError(t, err, "msgctl resolves a negative id by its low bits too")
+			_, err = ns.Lookup(131073)
+			assert.Equal(t, syscall.EINVAL, err, "the Go layer refuses stale ids")
+			assert.Contains(t, ns.String(), "------ Message Queues (openbsd) --------")
 		}},
 		// §2 OB que_lookup: EINVAL only when no live queue has the index.
 		{"ids/einval-empty-index", func(t *testing.T, ns *Namespace) {

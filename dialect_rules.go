@@ -151,6 +151,7 @@ type rules struct {
 	seqZero    bool          // §8 IPC_STAT reports seq 0
 	either     bool          // §9 OpenBSD: access if either (uid,gid) or (cuid,cgid) grants it
 	extras     bool          // §11 illumos's msgids(2) and msgsnap(2) exist (else ENOSYS)
+	sszPow2    bool          // §10 MsgSsz is a power of two in [8, 1024] and MsgSeg at most 32767
 }
 
 const (
@@ -218,6 +219,7 @@ var freeBSDRules = rules{
 	setOrder:  []setCheck{setOwner, setRaise, setClamp, setZero},                     // FB kern_msgctl IPC_SET [S]
 	notOwner:  syscall.EACCES,                                                        // FBp ipcperm: return (EACCES) [S]
 	uidMax:    1<<32 - 1,                                                             // FB: no range check [S]
+	sszPow2:   true,                                                                  // FB msginit [S]
 	stat:      statLocked,                                                            // FB kern_msgctl IPC_STAT [S]
 }
 
@@ -342,7 +344,7 @@ func (r *rules) fill(l Limits) Limits {
 		MsgSsz: fix(l.MsgSsz, d.MsgSsz, 1<<20),
 		MsgSeg: fix(l.MsgSeg, d.MsgSeg, 1<<31-1),
 	}
-	if r.dialect == FreeBSD && out.MsgSsz > 0 {
+	if r.sszPow2 && out.MsgSsz > 0 {
 		// FB msginit accepts a power of two in [8, 1024] and at most 32767
 		// segments: round into that range rather than refuse.
 		s := 8

@@ -696,6 +696,9 @@ func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
 		return nil, err
 	}
 	q.mu.Unlock()
+	if q.id != int(id) { // OpenBSD's syscalls resolve any id by its index; Lookup does not
+		return nil, syscall.EINVAL
+	}
 	return &Queue{ns: ns, q: q}, nil
 }
 
