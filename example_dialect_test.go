@@ -3,6 +3,8 @@ package msgq_test
 import (
 	"encoding/binary"
 	"fmt"
+	"syscall"
+	"testing"
 
 	"github.com/sysvmsg/msgq"
 )
@@ -84,4 +86,46 @@ func ExampleNamespace_Msgsnap() {
 	// size 72 messages 2
 	// type 1: abc
 	// type 2: hello world!
+}
+
+// drain is the README's portable function: it takes every message off
+// queue id whatever its size, using only what every system has.
+func drain(ipc msgq.IPC, id int) (int, error) {
+	buf := make([]byte, 64)
+	for n := 0; ; n++ {
+		_, _, err := ipc.Msgrcv(id, buf, 0, msgq.IPC_NOWAIT|msgq.MSG_NOERROR)
+		if err == syscall.ENOMSG {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// TestDrainEverywhere is the README's example of one portable function
+// tested under all six dialects; without MSG_NOERROR it would fail with
+// E2BIG everywhere but OpenBSD, which truncates.
+func TestDrainEverywhere(t *testing.T) {
+	for _, d := range []msgq.Dialect{msgq.Linux, msgq.OpenBSD, msgq.FreeBSD, msgq.Illumos, msgq.SVR4, msgq.AIX} {
+		t.Run(d.String(), func(t *testing.T) {
+			ns := msgq.NewNamespace(msgq.WithDialect(d))
+			id, err := ns.Msgget(msgq.IPC_PRIVATE, msgq.IPC_CREAT|0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 10 {
+				if err := ns.Msgsnd(id, int64(i+1), make([]byte, 100), msgq.IPC_NOWAIT); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := drain(ns, id); n != 10 || err != nil {
+				t.Fatalf("drain = %d, %v", n, err)
+			}
+			_, _, err = ns.Msgrcv(id, make([]byte, 64), 0, msgq.IPC_NOWAIT)
+			if err != syscall.ENOMSG {
+				t.Fatalf("after drain: %v", err)
+			}
+		})
+	}
 }
