@@ -162,6 +162,8 @@ func TestDialectFreeBSD(t *testing.T) {
 		}},
 
 		// §5 FB kern_msgctl: only IPC_STAT, IPC_SET and IPC_RMID.
+		// §6 FB sys_msgctl copies in before kern_msgctl.
+		{"set/nil-buffer-efault", setNilBuf(false)},
 		{"msgctl/three-commands", onlyCommands},
 
 		// §6 FBp ipcperm: a non-owner's IPC_SET is EACCES (the man page's EPERM is wrong).

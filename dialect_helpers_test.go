@@ -215,3 +215,20 @@ func onlyCommands(t *testing.T, ns *Namespace) {
 	_, err := ns.Msgctl(id, IPC_STAT, &ds)
 	assert.NoError(t, err)
 }
+
+// setNilBuf: IPC_SET with a nil buffer on a bad id, as a stranger and as
+// the owner: late is whether the system copies the buffer in only after
+// the lookup and the owner check (§6).
+func setNilBuf(late bool) func(t *testing.T, ns *Namespace) {
+	return func(t *testing.T, ns *Namespace) {
+		id := create(t, ns, 1, 0o600)
+		_, badID := ns.Msgctl(id+12345, IPC_SET, nil)
+		_, stranger := ns.As(stranger).Msgctl(id, IPC_SET, nil)
+		_, own := ns.Msgctl(id, IPC_SET, nil)
+		if late {
+			assert.Equal(t, []error{syscall.EINVAL, ns.core.rules.notOwner, syscall.EFAULT}, []error{badID, stranger, own})
+		} else {
+			assert.Equal(t, []error{syscall.EFAULT, syscall.EFAULT, syscall.EFAULT}, []error{badID, stranger, own})
+		}
+	}
+}

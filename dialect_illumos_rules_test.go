@@ -120,6 +120,8 @@ func TestDialectIllumos(t *testing.T) {
 		}},
 
 		// §5 IL msgctl: only IPC_STAT, IPC_SET and IPC_RMID (13 is not MSG_STAT_ANY either).
+		// §6 IL msgctl: copyin before ipc_lookup.
+		{"set/nil-buffer-efault", setNilBuf(false)},
 		{"msgctl/three-commands", onlyCommands},
 
 		// §6 IL msgctl: any raise needs CapSysResource (PRIV_SYS_IPC_CONFIG); no clamp.

@@ -64,6 +64,8 @@ func TestDialectLinux(t *testing.T) {
 			assert.Equal(t, syscall.EINVAL, err, "MSG_COPY needs IPC_NOWAIT")
 		}},
 		// §5 LX ksys_msgctl: IPC_INFO, MSG_INFO, MSG_STAT and MSG_STAT_ANY exist.
+		// §6 LX msgctl_down: copy_msqid_from_user first.
+		{"set/nil-buffer-efault", setNilBuf(false)},
 		{"msgctl/all-commands", func(t *testing.T, ns *Namespace) {
 			id := create(t, ns, 1, 0o600)
 			var info MsgInfo

@@ -184,6 +184,8 @@ func TestDialectOpenBSD(t *testing.T) {
 		}},
 
 		// §5 OB sys_msgctl: only IPC_STAT, IPC_SET and IPC_RMID.
+		// §6 OB sys_msgctl: ipcperm, then copyin.
+		{"set/nil-buffer-efault", setNilBuf(true)},
 		{"msgctl/three-commands", onlyCommands},
 
 		// §6 OBp ipcperm IPC_M: a non-owner's IPC_SET is EPERM; UID 0 may.

@@ -152,6 +152,7 @@ type rules struct {
 	either     bool          // §9 OpenBSD: access if either (uid,gid) or (cuid,cgid) grants it
 	extras     bool          // §11 illumos's msgids(2) and msgsnap(2) exist (else ENOSYS)
 	sszPow2    bool          // §10 MsgSsz is a power of two in [8, 1024] and MsgSeg at most 32767
+	lateCopyin bool          // §6 IPC_SET reads its buffer only after the lookup and the owner check (EFAULT last)
 }
 
 const (
@@ -179,25 +180,26 @@ var linuxRules = rules{
 }
 
 var openBSDRules = rules{
-	dialect:   OpenBSD,
-	limits:    Limits{MsgMax: 16384, MsgMnb: 2048, MsgMni: 40, MsgTql: 40}, // OBp msg.h [S]
-	mniMax:    0xffff,                                                      // OBp ipc.h: ix is 16 bits [S]
-	uid0:      true,                                                        // OBp ipcperm, vaccess [S]
-	get:       getOpenBSD,                                                  // OB sys_msgget: ipcperm(msgflg & 0700) [S]
-	ids:       idsOpenBSD,                                                  // OB que_create, que_lookup [S]
-	sendPost:  []sendCheck{ckQbytes, ckMax, ckWrite},                       // OB sys_msgsnd [S]
-	full:      []fullCheck{fullBytesSub, fullTql},                          // OB sys_msgsnd MSGQ_SPACE, num_msgs [S]
-	typeLast:  true,                                                        // OB msg_copyin [S]
-	poolWake:  poolWakeTql,                                                 // OB sys_msgrcv maxmsgs, que_wakewriters [S]
-	recvFlags: IPC_NOWAIT,                                                  // OB sys_msgrcv [S]
-	neg:       negFirstGE,                                                  // OB msg_lookup: -msgtyp <= msg_type [S]
-	typ32:     true,                                                        // OB msg_lookup(struct que *, int) [S]
-	truncate:  true,                                                        // OB msg_copyout: silently truncate [S]
-	cmds:      cmdsBasic,                                                   // OB sys_msgctl default case [S]
-	setOrder:  []setCheck{setOwner, setRaise, setClamp, setZero},           // OB sys_msgctl IPC_SET [S]
-	notOwner:  syscall.EPERM,                                               // OBp ipcperm IPC_M [S]
-	uidMax:    1<<32 - 1,                                                   // OB: no range check [S]
-	either:    true,                                                        // OBp ipcperm: two vaccess calls [S]
+	dialect:    OpenBSD,
+	limits:     Limits{MsgMax: 16384, MsgMnb: 2048, MsgMni: 40, MsgTql: 40}, // OBp msg.h [S]
+	mniMax:     0xffff,                                                      // OBp ipc.h: ix is 16 bits [S]
+	uid0:       true,                                                        // OBp ipcperm, vaccess [S]
+	get:        getOpenBSD,                                                  // OB sys_msgget: ipcperm(msgflg & 0700) [S]
+	ids:        idsOpenBSD,                                                  // OB que_create, que_lookup [S]
+	sendPost:   []sendCheck{ckQbytes, ckMax, ckWrite},                       // OB sys_msgsnd [S]
+	full:       []fullCheck{fullBytesSub, fullTql},                          // OB sys_msgsnd MSGQ_SPACE, num_msgs [S]
+	typeLast:   true,                                                        // OB msg_copyin [S]
+	poolWake:   poolWakeTql,                                                 // OB sys_msgrcv maxmsgs, que_wakewriters [S]
+	recvFlags:  IPC_NOWAIT,                                                  // OB sys_msgrcv [S]
+	neg:        negFirstGE,                                                  // OB msg_lookup: -msgtyp <= msg_type [S]
+	typ32:      true,                                                        // OB msg_lookup(struct que *, int) [S]
+	truncate:   true,                                                        // OB msg_copyout: silently truncate [S]
+	cmds:       cmdsBasic,                                                   // OB sys_msgctl default case [S]
+	setOrder:   []setCheck{setOwner, setRaise, setClamp, setZero},           // OB sys_msgctl IPC_SET [S]
+	lateCopyin: true,                                                        // OB sys_msgctl: ipcperm(IPC_M), then copyin [S]
+	notOwner:   syscall.EPERM,                                               // OBp ipcperm IPC_M [S]
+	uidMax:     1<<32 - 1,                                                   // OB: no range check [S]
+	either:     true,                                                        // OBp ipcperm: two vaccess calls [S]
 }
 
 var freeBSDRules = rules{
@@ -244,40 +246,42 @@ var illumosRules = rules{
 }
 
 var svr4Rules = rules{
-	dialect:   SVR4,
-	limits:    Limits{MsgMax: 2048, MsgMnb: 4096, MsgMni: 50, MsgTql: 40, MsgSsz: 8, MsgSeg: 1024}, // S4c Mtune [S]
-	mniMax:    32767,                                                                               // S4 msgconv: ids up to 32767 [S]
-	uid0:      true,                                                                                // S4c ipcaccess [S]
-	get:       getSubset,                                                                           // S4c ipcget [S]
-	ids:       idsSVR4,                                                                             // S4 msgget, msgconv [S]
-	sendPost:  []sendCheck{ckWrite, ckMax, ckType},                                                 // S4 msgsnd [S]
-	full:      []fullCheck{fullBytesAdd, fullTql, fullSeg},                                         // S4 msgsnd [S]
-	poolWake:  poolWakeShort,                                                                       // S4 msgfree: header and segment waiters [S]
-	recvFlags: IPC_NOWAIT | MSG_NOERROR,                                                            // S4 msgrcv [S]
-	neg:       negLowest,                                                                           // S4 msgrcv [S]
-	cmds:      cmdsBasic,                                                                           // S4 msgctl [S]
-	setOrder:  []setCheck{setOwner, setRaise, setIDs},                                              // S4 msgctl IPC_SET [S]
-	notOwner:  syscall.EPERM,                                                                       // S4 msgctl [S]
-	uidMax:    60002,                                                                               // S4c param.h MAXUID [S]
-	stat:      statSticky,                                                                          // S4c ipcget, S4 msgctl IPC_STAT [S]
+	dialect:    SVR4,
+	limits:     Limits{MsgMax: 2048, MsgMnb: 4096, MsgMni: 50, MsgTql: 40, MsgSsz: 8, MsgSeg: 1024}, // S4c Mtune [S]
+	mniMax:     32767,                                                                               // S4 msgconv: ids up to 32767 [S]
+	uid0:       true,                                                                                // S4c ipcaccess [S]
+	get:        getSubset,                                                                           // S4c ipcget [S]
+	ids:        idsSVR4,                                                                             // S4 msgget, msgconv [S]
+	sendPost:   []sendCheck{ckWrite, ckMax, ckType},                                                 // S4 msgsnd [S]
+	full:       []fullCheck{fullBytesAdd, fullTql, fullSeg},                                         // S4 msgsnd [S]
+	poolWake:   poolWakeShort,                                                                       // S4 msgfree: header and segment waiters [S]
+	recvFlags:  IPC_NOWAIT | MSG_NOERROR,                                                            // S4 msgrcv [S]
+	neg:        negLowest,                                                                           // S4 msgrcv [S]
+	cmds:       cmdsBasic,                                                                           // S4 msgctl [S]
+	setOrder:   []setCheck{setOwner, setRaise, setIDs},                                              // S4 msgctl IPC_SET [S]
+	lateCopyin: true,                                                                                // S4 msgctl: the owner check, then copyin [S]
+	notOwner:   syscall.EPERM,                                                                       // S4 msgctl [S]
+	uidMax:     60002,                                                                               // S4c param.h MAXUID [S]
+	stat:       statSticky,                                                                          // S4c ipcget, S4 msgctl IPC_STAT [S]
 }
 
 var aixRules = rules{
-	dialect:   AIX,
-	limits:    Limits{MsgMax: 4194304, MsgMnb: 4194304, MsgMni: 1048576, MsgMnm: 524288}, // AIXm msgctl 7.3, msgsnd 7.1 [D]
-	mniMax:    1 << 24,                                                                   // [I]
-	uid0:      true,                                                                      // AIXk, AIXm: root user authority [D]
-	get:       getSubset,                                                                 // [I] SVR4's; AIXm msgget [D]
-	ids:       idsAIX,                                                                    // [I] SVR4's formula
-	sendPost:  []sendCheck{ckWrite, ckMax, ckType},                                       // [I] SVR4's order; AIXm msgsnd [D]
-	full:      []fullCheck{fullBytesAdd, fullMnm},                                        // AIXm msgsnd [D]
-	mtype32:   true,                                                                      // AIXm msgsnd, msgrcv [D]
-	recvFlags: IPC_NOWAIT | MSG_NOERROR,                                                  // AIXm msgrcv [D]; others [I] ignored
-	neg:       negLowest,                                                                 // AIXm msgrcv [D]
-	cmds:      cmdsBasic,                                                                 // AIXk: three valid commands [D]
-	setOrder:  []setCheck{setOwner, setRaise, setIDs},                                    // AIXk [D], [I] SVR4's order
-	notOwner:  syscall.EPERM,                                                             // AIXk [D]
-	uidMax:    1<<32 - 1,                                                                 // [I] none
+	dialect:    AIX,
+	limits:     Limits{MsgMax: 4194304, MsgMnb: 4194304, MsgMni: 1048576, MsgMnm: 524288}, // AIXm msgctl 7.3, msgsnd 7.1 [D]
+	mniMax:     1 << 24,                                                                   // [I]
+	uid0:       true,                                                                      // AIXk, AIXm: root user authority [D]
+	get:        getSubset,                                                                 // [I] SVR4's; AIXm msgget [D]
+	ids:        idsAIX,                                                                    // [I] SVR4's formula
+	sendPost:   []sendCheck{ckWrite, ckMax, ckType},                                       // [I] SVR4's order; AIXm msgsnd [D]
+	full:       []fullCheck{fullBytesAdd, fullMnm},                                        // AIXm msgsnd [D]
+	mtype32:    true,                                                                      // AIXm msgsnd, msgrcv [D]
+	recvFlags:  IPC_NOWAIT | MSG_NOERROR,                                                  // AIXm msgrcv [D]; others [I] ignored
+	neg:        negLowest,                                                                 // AIXm msgrcv [D]
+	cmds:       cmdsBasic,                                                                 // AIXk: three valid commands [D]
+	setOrder:   []setCheck{setOwner, setRaise, setIDs},                                    // AIXk [D], [I] SVR4's order
+	lateCopyin: true,                                                                      // [I] SVR4's
+	notOwner:   syscall.EPERM,                                                             // AIXk [D]
+	uidMax:     1<<32 - 1,                                                                 // [I] none
 }
 
 var dialectRules = [...]*rules{

@@ -109,6 +109,8 @@ func TestDialectSVR4(t *testing.T) {
 		}},
 
 		// §5 S4 msgctl, SUN: only IPC_STAT, IPC_SET and IPC_RMID.
+		// §6 S4 msgctl: the owner check, then copyin.
+		{"set/nil-buffer-efault", setNilBuf(true)},
 		{"msgctl/three-commands", onlyCommands},
 
 		// §6 S4 msgctl IPC_SET, SUN: owner or UID 0; any raise needs UID 0; no clamp; 0 allowed.

@@ -497,15 +497,24 @@ func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 		*buf = ds
 		return r, nil
 	case IPC_SET:
-		if buf == nil {
+		if buf == nil && !ns.core.rules.lateCopyin {
 			return -1, syscall.EFAULT
 		}
-		ds := *buf // Linux copies the buffer in before it looks at the id
+		var ds MsqidDS
+		if buf != nil {
+			ds = *buf // Linux copies the buffer in before it looks at the id
+		}
 		q, err := ns.core.ids.lockID(id)
 		if err != nil {
 			return -1, err
 		}
 		defer q.unlock()
+		if buf == nil { // a system that copies in after the owner check
+			if !ns.core.rules.mayControl(&q.perm, &ns.cred) {
+				return -1, ns.core.rules.notOwner
+			}
+			return -1, syscall.EFAULT
+		}
 		if err := q.set(&ns.cred, &ds); err != nil {
 			return -1, err
 		}
