@@ -11,11 +11,15 @@ import (
 )
 
 // The fuzz targets call each syscall-shaped entry point with hostile
-// arguments on a small namespace and check that the call does not panic,
-// returns an errno Linux can return for that call, leaves the namespace's
-// invariants intact, and queues or takes exactly what its result says. A
-// call that would block is released by removing every queue after a short
-// wait, which it must answer with EIDRM.
+// arguments on a small namespace of one of the dialects (the last input,
+// modulo the number of dialects: 0 is Linux, as in the seeds written
+// before dialects) and check that the call does not panic, returns an errno
+// that system can return for that call, leaves the namespace's invariants
+// intact, and queues or takes exactly what its result says. A call that
+// would block is released by removing every queue after a short wait,
+// which it must answer with EIDRM. The ids 0, 1 and 2 name the fuzz
+// namespace's three queues in every dialect (they are the real ids on
+// Linux).
 //
 //	go test -run '^$' -fuzz FuzzMsgrcv -fuzztime 5m
 
@@ -29,36 +33,58 @@ var allowed = map[string][]syscall.Errno{
 	"msgctlinfo": {syscall.EFAULT, syscall.EINVAL},
 }
 
-// fuzzNS is a namespace of three queues with some messages: ids 0 (key
-// 1, mode 0o600), 1 (private, 0o640) and 2 (key 3, 0o200, qbytes 64).
-func fuzzNS(t *testing.T) *Namespace {
-	ns := NewNamespace(WithCred(owner), WithLimits(Limits{MsgMax: 128, MsgMnb: 512, MsgMni: 4}))
+// fuzzNS is a namespace of dialect d (0 is Linux) with three queues and
+// some messages: 0 (key 1, mode 0o600), 1 (private, 0o640) and 2 (key 3,
+// 0o200, qbytes 64); under a dialect whose ids differ, ids maps 0, 1 and
+// 2 to the queues' ids.
+func fuzzNS(t *testing.T, d uint8) (ns *Namespace, ids func(int) int) {
+	dialect := Dialect(int(d) % len(dialectRules))
+	ns = NewNamespace(WithCred(owner), WithDialect(dialect), WithLimits(Limits{MsgMax: 128, MsgMnb: 512, MsgMni: 4, MsgTql: 8, MsgMnm: 8, MsgSeg: 64}))
+	var real []int
 	for _, q := range []struct {
 		key  Key
 		mode int
 	}{{1, 0o600}, {IPC_PRIVATE, 0o640}, {3, 0o200}} {
-		if _, err := ns.Msgget(q.key, IPC_CREAT|q.mode); err != nil {
+		id, err := ns.Msgget(q.key, IPC_CREAT|q.mode)
+		if err != nil {
 			t.Fatal(err)
 		}
+		real = append(real, id)
 	}
 	for i, m := range []msg{{1, "one"}, {2, "two!"}, {1, ""}, {7, "seven......."}} {
-		if err := ns.Msgsnd(i%2, m.Type, []byte(m.Text), IPC_NOWAIT); err != nil {
+		if err := ns.Msgsnd(real[i%2], m.Type, []byte(m.Text), IPC_NOWAIT); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ds := stat(t, ns, 2)
+	ds := stat(t, ns, real[2])
 	ds.Qbytes = 64
-	if _, err := ns.Msgctl(2, IPC_SET, &ds); err != nil {
+	if _, err := ns.Msgctl(real[2], IPC_SET, &ds); err != nil {
 		t.Fatal(err)
 	}
-	return ns
+	return ns, func(id int) int {
+		if id >= 0 && id < len(real) {
+			return real[id]
+		}
+		return id
+	}
 }
 
 // qnum is the number of messages in all of ns's queues.
 func qnum(ns *Namespace) int {
-	var info MsgInfo
-	ns.As(Root).MsgctlInfo(MSG_INFO, &info)
-	return int(info.Msgmap)
+	n := 0
+	ns.core.mu.Lock()
+	defer ns.core.mu.Unlock()
+	ns.core.ids.each(func(q *queue) { n += q.msgs.count })
+	return n
+}
+
+// liveIDs lists the ids of ns's queues.
+func liveIDs(ns *Namespace) []int {
+	var ids []int
+	ns.core.mu.Lock()
+	defer ns.core.mu.Unlock()
+	ns.core.ids.each(func(q *queue) { ids = append(ids, q.id) })
+	return ids
 }
 
 // bounded runs call and, once it is waiting in a queue, removes every
@@ -77,11 +103,8 @@ func bounded(t *testing.T, ns *Namespace, call func()) (removed bool) {
 			t.Fatal("the call neither returned nor waited")
 		}
 	}
-	for idx := range minCycle { // every index a namespace of four queues can use
-		var ds MsqidDS
-		if id, err := ns.As(Root).Msgctl(idx, MSG_STAT_ANY, &ds); err == nil {
-			ns.As(Root).Msgctl(id, IPC_RMID, nil)
-		}
+	for _, id := range liveIDs(ns) {
+		ns.As(Root).Msgctl(id, IPC_RMID, nil)
 	}
 	select {
 	case <-done:
@@ -107,8 +130,8 @@ func verdict(t *testing.T, ns *Namespace, call string, err error) {
 	t.Helper()
 	if err != nil {
 		errno, ok := err.(syscall.Errno)
-		if !ok || !slices.Contains(allowed[call], errno) {
-			t.Fatalf("%s returned %v (%T), which Linux does not return for it", call, err, err)
+		if !ok || !slices.Contains(allowedIn(ns.Dialect(), call), errno) {
+			t.Fatalf("%s returned %v (%T), which %v does not return for it", call, err, err, ns.Dialect())
 		}
 	}
 	if err := checkInvariants(ns); err != nil {
@@ -127,27 +150,31 @@ func outOfCInt(v ...int) bool {
 	return false
 }
 
-// fingerprint is everything a call could change in a fuzz namespace: each
-// queue's IPC_STAT and messages (read with MSG_COPY), by table index.
-func fingerprint(ns *Namespace) string {
-	root := ns.As(Root)
-	var b strings.Builder
-	for idx := range minCycle {
-		var ds MsqidDS
-		id, err := root.Msgctl(idx, MSG_STAT_ANY, &ds)
-		if err != nil {
-			continue
-		}
-		fmt.Fprintf(&b, "%d %+v\n", id, ds)
-		buf := make([]byte, 1<<10)
-		for k := int64(0); ; k++ {
-			n, mtype, err := root.Msgrcv(id, buf, k, IPC_NOWAIT|MSG_COPY)
-			if err != nil {
-				break
-			}
-			fmt.Fprintf(&b, "  %d %q\n", mtype, buf[:n])
-		}
+// allowedIn is allowed as dialect d narrows it: OpenBSD's msgrcv never
+// says E2BIG (it truncates), and only Linux has MsgctlInfo's EFAULT.
+func allowedIn(d Dialect, call string) []syscall.Errno {
+	errs := allowed[call]
+	switch {
+	case d == OpenBSD && call == "msgrcv":
+		errs = slices.DeleteFunc(slices.Clone(errs), func(e syscall.Errno) bool { return e == syscall.E2BIG })
+	case d != Linux && call == "msgctlinfo":
+		errs = []syscall.Errno{syscall.EINVAL}
 	}
+	return errs
+}
+
+// fingerprint is everything a call could change in a fuzz namespace: each
+// queue's IPC_STAT and messages, by table index.
+func fingerprint(ns *Namespace) string {
+	var b strings.Builder
+	ns.core.mu.Lock()
+	defer ns.core.mu.Unlock()
+	ns.core.ids.each(func(q *queue) {
+		fmt.Fprintf(&b, "%d %+v\n", q.id, q.stat())
+		for _, m := range q.msgs.all() {
+			fmt.Fprintf(&b, "  %d %q\n", m.Type, m.Text)
+		}
+	})
 	return b.String()
 }
 
@@ -172,14 +199,17 @@ func who(n uint8) Cred {
 }
 
 func FuzzMsgget(f *testing.F) {
-	f.Add(int32(1), 0, uint8(0))
-	f.Add(int32(0), IPC_CREAT|0o777, uint8(4))
-	f.Add(int32(3), IPC_CREAT|IPC_EXCL, uint8(1))
-	f.Add(int32(-1), math.MinInt, uint8(6))
-	f.Add(int32(0), 1<<32|IPC_CREAT|0o600, uint8(0))
-	f.Add(int32(1), math.MinInt32-1, uint8(0))
-	f.Fuzz(func(t *testing.T, key int32, flg int, as uint8) {
-		ns := fuzzNS(t)
+	f.Add(int32(1), 0, uint8(0), uint8(Linux))
+	f.Add(int32(0), IPC_CREAT|0o777, uint8(4), uint8(Linux))
+	f.Add(int32(3), IPC_CREAT|IPC_EXCL, uint8(1), uint8(Linux))
+	f.Add(int32(-1), math.MinInt, uint8(6), uint8(Linux))
+	f.Add(int32(0), 1<<32|IPC_CREAT|0o600, uint8(0), uint8(Linux))
+	f.Add(int32(1), math.MinInt32-1, uint8(0), uint8(Linux))
+	f.Add(int32(1), 0o060, uint8(4), uint8(OpenBSD))
+	f.Add(int32(1), IPC_CREAT|0o100, uint8(6), uint8(FreeBSD))
+	f.Add(int32(1), 0o666, uint8(6), uint8(Illumos))
+	f.Fuzz(func(t *testing.T, key int32, flg int, as uint8, d uint8) {
+		ns, _ := fuzzNS(t, d)
 		before, print := qnum(ns), fingerprint(ns)
 		id, err := ns.As(who(as)).Msgget(Key(key), flg)
 		verdict(t, ns, "msgget", err)
@@ -194,18 +224,24 @@ func FuzzMsgget(f *testing.F) {
 }
 
 func FuzzMsgsnd(f *testing.F) {
-	f.Add(0, int64(1), 10, IPC_NOWAIT, uint8(0))
-	f.Add(2, int64(math.MaxInt64), 60, 0, uint8(0))
-	f.Add(-1, int64(-5), 200, math.MaxInt, uint8(3))
-	f.Add(1<<15, int64(0), 0, 0, uint8(6))
-	f.Add(1<<32, int64(1), 1, IPC_NOWAIT, uint8(0))
-	f.Add(0, int64(1), 1, 1<<32|IPC_NOWAIT, uint8(0))
-	f.Add(math.MaxInt32+1, int64(1), 1, math.MinInt64, uint8(0))
-	f.Fuzz(func(t *testing.T, id int, mtype int64, size int, flg int, as uint8) {
+	f.Add(0, int64(1), 10, IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(2, int64(math.MaxInt64), 60, 0, uint8(0), uint8(Linux))
+	f.Add(-1, int64(-5), 200, math.MaxInt, uint8(3), uint8(Linux))
+	f.Add(1<<15, int64(0), 0, 0, uint8(6), uint8(Linux))
+	f.Add(1<<32, int64(1), 1, IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(0, int64(1), 1, 1<<32|IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(math.MaxInt32+1, int64(1), 1, math.MinInt64, uint8(0), uint8(Linux))
+	f.Add(2, int64(0), 1, IPC_NOWAIT, uint8(0), uint8(OpenBSD))
+	f.Add(-65535, int64(1), 3, IPC_NOWAIT, uint8(0), uint8(OpenBSD))
+	f.Add(1, int64(1<<32+7), 9, IPC_NOWAIT, uint8(0), uint8(AIX))
+	f.Add(0, int64(1), 100, 0, uint8(0), uint8(FreeBSD))
+	f.Add(0, int64(1), 100, 0, uint8(0), uint8(SVR4))
+	f.Fuzz(func(t *testing.T, id int, mtype int64, size int, flg int, as uint8, d uint8) {
 		if size < 0 || size > 1<<16 {
 			size = int(uint(size) % (1 << 16))
 		}
-		ns := fuzzNS(t)
+		ns, ids := fuzzNS(t, d)
+		id = ids(id)
 		before, print := qnum(ns), fingerprint(ns)
 		var err error
 		removed := bounded(t, ns, func() { err = ns.As(who(as)).Msgsnd(id, mtype, make([]byte, size), flg) })
@@ -224,19 +260,23 @@ func FuzzMsgsnd(f *testing.F) {
 }
 
 func FuzzMsgrcv(f *testing.F) {
-	f.Add(0, 10, int64(0), IPC_NOWAIT, uint8(0))
-	f.Add(1, 2, int64(-7), MSG_NOERROR, uint8(2))
-	f.Add(0, 100, int64(1), MSG_COPY|IPC_NOWAIT, uint8(0))
-	f.Add(0, 0, int64(math.MinInt64), MSG_EXCEPT|IPC_NOWAIT, uint8(6))
-	f.Add(-1, -1, int64(math.MaxInt64), math.MinInt, uint8(4))
-	f.Add(1<<32+1, 10, int64(0), IPC_NOWAIT, uint8(0))
-	f.Add(0, 10, int64(0), 1<<32|IPC_NOWAIT, uint8(0))
-	f.Add(math.MinInt32-1, 10, int64(0), math.MaxInt64, uint8(0))
-	f.Fuzz(func(t *testing.T, id int, size int, msgtyp int64, flg int, as uint8) {
+	f.Add(0, 10, int64(0), IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(1, 2, int64(-7), MSG_NOERROR, uint8(2), uint8(Linux))
+	f.Add(0, 100, int64(1), MSG_COPY|IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(0, 0, int64(math.MinInt64), MSG_EXCEPT|IPC_NOWAIT, uint8(6), uint8(Linux))
+	f.Add(-1, -1, int64(math.MaxInt64), math.MinInt, uint8(4), uint8(Linux))
+	f.Add(1<<32+1, 10, int64(0), IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(0, 10, int64(0), 1<<32|IPC_NOWAIT, uint8(0), uint8(Linux))
+	f.Add(math.MinInt32-1, 10, int64(0), math.MaxInt64, uint8(0), uint8(Linux))
+	f.Add(0, 2, int64(-3), IPC_NOWAIT, uint8(0), uint8(OpenBSD))
+	f.Add(0, 2, int64(-3), IPC_NOWAIT|MSG_COPY, uint8(0), uint8(FreeBSD))
+	f.Add(1, 2, int64(1<<32+2), MSG_NOERROR, uint8(0), uint8(Illumos))
+	f.Fuzz(func(t *testing.T, id int, size int, msgtyp int64, flg int, as uint8, d uint8) {
 		if size < 0 || size > 1<<16 {
 			size = int(uint(size) % (1 << 16))
 		}
-		ns := fuzzNS(t)
+		ns, ids := fuzzNS(t, d)
+		id = ids(id)
 		before, print := qnum(ns), fingerprint(ns)
 		var n int
 		var err error
@@ -250,7 +290,7 @@ func FuzzMsgrcv(f *testing.F) {
 			return
 		}
 		want := before
-		if err == nil && int32(flg)&MSG_COPY == 0 {
+		if err == nil && int32(flg)&MSG_COPY&ns.core.rules.recvFlags == 0 {
 			want--
 		}
 		if qnum(ns) != want || (err == nil && (n < 0 || n > size)) || (err != nil && n != -1) {
@@ -260,16 +300,21 @@ func FuzzMsgrcv(f *testing.F) {
 }
 
 func FuzzMsgctl(f *testing.F) {
-	f.Add(0, IPC_STAT, false, uint16(0o600), uint64(100), uint32(1000), uint32(1000), uint8(0))
-	f.Add(2, IPC_SET, false, uint16(0o7777), uint64(1<<31), uint32(math.MaxUint32), uint32(0), uint8(1))
-	f.Add(1, IPC_RMID, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(4))
-	f.Add(1<<15, MSG_STAT, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(5))
-	f.Add(-1, math.MaxInt, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6))
-	f.Add(1<<32, IPC_RMID, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6))
-	f.Add(0, 1<<32|IPC_SET, false, uint16(0o777), uint64(100), uint32(1000), uint32(1000), uint8(6))
-	f.Add(math.MaxInt64, IPC_STAT, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(0))
-	f.Fuzz(func(t *testing.T, id int, cmd int, nilBuf bool, mode uint16, qbytes uint64, uid, gid uint32, as uint8) {
-		ns := fuzzNS(t)
+	f.Add(0, IPC_STAT, false, uint16(0o600), uint64(100), uint32(1000), uint32(1000), uint8(0), uint8(Linux))
+	f.Add(2, IPC_SET, false, uint16(0o7777), uint64(1<<31), uint32(math.MaxUint32), uint32(0), uint8(1), uint8(Linux))
+	f.Add(1, IPC_RMID, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(4), uint8(Linux))
+	f.Add(1<<15, MSG_STAT, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(5), uint8(Linux))
+	f.Add(-1, math.MaxInt, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6), uint8(Linux))
+	f.Add(1<<32, IPC_RMID, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6), uint8(Linux))
+	f.Add(0, 1<<32|IPC_SET, false, uint16(0o777), uint64(100), uint32(1000), uint32(1000), uint8(6), uint8(Linux))
+	f.Add(math.MaxInt64, IPC_STAT, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(0), uint8(Linux))
+	f.Add(0, IPC_SET, false, uint16(0o600), uint64(0), uint32(1000), uint32(1000), uint8(0), uint8(OpenBSD))
+	f.Add(0, IPC_RMID, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(4), uint8(FreeBSD))
+	f.Add(1, IPC_SET, false, uint16(0o600), uint64(1<<20), uint32(1<<31), uint32(0), uint8(0), uint8(Illumos))
+	f.Add(2, MSG_STAT_ANY, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6), uint8(SVR4))
+	f.Fuzz(func(t *testing.T, id int, cmd int, nilBuf bool, mode uint16, qbytes uint64, uid, gid uint32, as uint8, d uint8) {
+		ns, ids := fuzzNS(t, d)
+		id = ids(id)
 		var buf *MsqidDS
 		if !nilBuf {
 			buf = &MsqidDS{Perm: IPCPerm{UID: uid, GID: gid, Mode: mode}, Qbytes: qbytes}
@@ -288,12 +333,13 @@ func FuzzMsgctl(f *testing.F) {
 }
 
 func FuzzMsgctlInfo(f *testing.F) {
-	f.Add(IPC_INFO, false)
-	f.Add(MSG_INFO, true)
-	f.Add(math.MinInt, false)
-	f.Add(1<<32|MSG_INFO, false)
-	f.Fuzz(func(t *testing.T, cmd int, nilBuf bool) {
-		ns := fuzzNS(t)
+	f.Add(IPC_INFO, false, uint8(Linux))
+	f.Add(MSG_INFO, true, uint8(Linux))
+	f.Add(math.MinInt, false, uint8(Linux))
+	f.Add(1<<32|MSG_INFO, false, uint8(Linux))
+	f.Add(IPC_INFO, false, uint8(AIX))
+	f.Fuzz(func(t *testing.T, cmd int, nilBuf bool, d uint8) {
+		ns, _ := fuzzNS(t, d)
 		var buf *MsgInfo
 		if !nilBuf {
 			buf = new(MsgInfo)

@@ -66,6 +66,12 @@ type idTable struct {
 	mni      int // 1 << shift: the number of indices an id can name
 	seqMax   int // sequence numbers run from 0 to seqMax-1, then wrap
 	minCycle int // the fewest indices the allocator cycles through
+
+	// A dialect's id scheme (dialect_ids.go); nil for Linux's. Immutable
+	// pointer; its state is guarded by the namespace lock.
+	scheme *idScheme
+	mod    int  // immutable; non-zero: the index is id % mod (SVR4, AIX)
+	loose  bool // immutable; OpenBSD: any id with a queue's index bits names it
 }
 
 func newIDTable(msgMni int) *idTable {
@@ -94,13 +100,18 @@ func (t *idTable) slotAt(idx int) *slot {
 }
 
 // index is the table index an id names (Linux ipcid_to_idx).
-func (t *idTable) index(id int32) int { return int(id) & (t.mni - 1) }
+func (t *idTable) index(id int32) int {
+	if t.mod != 0 {
+		return int(id) % t.mod
+	}
+	return int(id) & (t.mni - 1)
+}
 
 // lockID returns the queue with the given id with its slot locked, or
 // EINVAL if no queue has that id: an index never used, a removed queue or a
 // stale id whose index now holds a queue with another sequence number.
 func (t *idTable) lockID(id int32) (*queue, error) {
-	if id < 0 {
+	if id < 0 && !t.loose {
 		return nil, syscall.EINVAL
 	}
 	s := t.slotAt(t.index(id))
@@ -108,7 +119,7 @@ func (t *idTable) lockID(id int32) (*queue, error) {
 		return nil, syscall.EINVAL
 	}
 	s.mu.Lock()
-	if q := s.q; q != nil && q.id == int(id) {
+	if q := s.q; q != nil && (q.id == int(id) || t.loose) {
 		return q, nil
 	}
 	s.mu.Unlock()
@@ -148,6 +159,11 @@ func (t *idTable) add(q *queue, limit int) error {
 	if t.inUse >= limit {
 		return syscall.ENOSPC
 	}
+	if t.scheme != nil {
+		idx, id, seq := t.scheme.next(t)
+		t.install(q, idx, id, seq)
+		return nil
+	}
 	end := min(max(t.inUse*3/2, t.minCycle), t.mni)
 	idx := t.findFree(t.next, end)
 	if idx < 0 {
@@ -164,10 +180,15 @@ func (t *idTable) add(q *queue, limit int) error {
 		}
 	}
 	t.lastIdx = idx
+	t.install(q, idx, t.seq<<t.shift|idx, uint16(t.seq))
+	return nil
+}
 
+// install puts q at index idx with the given id and sequence number.
+func (t *idTable) install(q *queue, idx, id int, seq uint16) {
 	t.growTo(idx + 1)
-	q.id = t.seq<<t.shift | idx
-	q.perm.seq = uint16(t.seq)
+	q.id = id
+	q.perm.seq = seq
 	entry := &t.table.Load().chunks[idx>>chunkShift]
 	if entry.Load() == nil {
 		entry.Store(new(slotChunk))
@@ -181,7 +202,6 @@ func (t *idTable) add(q *queue, limit int) error {
 	t.setUsed(idx, true)
 	t.inUse++
 	t.maxIdx = max(t.maxIdx, idx)
-	return nil
 }
 
 // remove frees q's index. The namespace lock and q's slot lock must be held.
@@ -192,6 +212,9 @@ func (t *idTable) remove(q *queue) {
 	t.inUse--
 	for t.maxIdx >= 0 && !t.isUsed(t.maxIdx) {
 		t.maxIdx--
+	}
+	if t.scheme != nil {
+		t.scheme.removed(idx, q.id)
 	}
 }
 

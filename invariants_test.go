@@ -26,6 +26,28 @@ func checkInvariants(ns *Namespace) error {
 			errs = append(errs, fmt.Errorf("queue %d: %w", q.id, err))
 		}
 	})
+	if p := core.pool; p != nil {
+		// The namespace's pool holds exactly the queued messages' headers
+		// and segments (dialects.md §3).
+		var msgs, segs uint64
+		core.ids.each(func(q *queue) {
+			var qsegs uint64
+			for _, m := range q.msgs.all() {
+				qsegs += p.segsOf(len(m.Text))
+			}
+			if qsegs != uint64(q.x.segs) {
+				errs = append(errs, fmt.Errorf("queue %d: messages take %d segments, segs says %d", q.id, qsegs, q.x.segs))
+			}
+			msgs += uint64(q.msgs.count)
+			segs += qsegs
+		})
+		if u := p.used.Load(); u>>32 != msgs || u&0xffffffff != segs {
+			errs = append(errs, fmt.Errorf("pool says %d messages, %d segments; queues hold %d, %d", u>>32, u&0xffffffff, msgs, segs))
+		}
+		if p.tql > 0 && msgs > p.tql || p.seg > 0 && segs > p.seg {
+			errs = append(errs, fmt.Errorf("pool over its limits: %d messages, %d segments", msgs, segs))
+		}
+	}
 	if queues != core.ids.inUse {
 		errs = append(errs, fmt.Errorf("%d queues in the table, inUse says %d", queues, core.ids.inUse))
 	}

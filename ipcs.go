@@ -20,9 +20,16 @@ func (ns *Namespace) WriteTo(w io.Writer) (int64, error) {
 //	------ Message Queues --------
 //	key        msqid      owner      perms      used-bytes   messages
 //	0x0000002a 0          1000       600        12           2
+//
+// Under a dialect other than Linux the title names it, as in
+// "------ Message Queues (openbsd) --------".
 func (ns *Namespace) String() string {
 	var b strings.Builder
-	b.WriteString("------ Message Queues --------\n")
+	if d := ns.core.rules.dialect; d != Linux {
+		fmt.Fprintf(&b, "------ Message Queues (%s) --------\n", d) // the dialect, where it is not the default
+	} else {
+		b.WriteString("------ Message Queues --------\n")
+	}
 	b.WriteString("key        msqid      owner      perms      used-bytes   messages\n")
 	core := ns.core
 	core.mu.Lock()

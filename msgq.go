@@ -127,11 +127,17 @@ const (
 )
 
 // Limits are a namespace's sysctl limits (kernel.msgmax, kernel.msgmnb,
-// kernel.msgmni).
+// kernel.msgmni), and the limits the other systems have (see WithDialect
+// and DialectLimits). A zero field takes the dialect's default; a dialect
+// enforces only the limits its system has.
 type Limits struct {
 	MsgMax int // largest message text in bytes        (Linux default 8192)
 	MsgMnb int // msg_qbytes given to a new queue      (16384)
 	MsgMni int // most queues alive in the namespace   (32000)
+	MsgTql int // most messages queued in the whole namespace (OpenBSD, FreeBSD, SVR4)
+	MsgMnm int // most messages in one queue (illumos max-msg-messages, AIX msgmnm)
+	MsgSsz int // segment size of the namespace's message pool (FreeBSD, SVR4)
+	MsgSeg int // segments in that pool (FreeBSD, SVR4)
 }
 
 // DefaultLimits are Linux's defaults.
@@ -141,25 +147,14 @@ var DefaultLimits = Limits{MsgMax: 8192, MsgMnb: 16384, MsgMni: 32000}
 // others into the ranges Linux's sysctls accept: MsgMax and MsgMnb up to
 // math.MaxInt32, MsgMni up to 1<<24 (Linux with ipcmni_extend). A negative
 // field counts as zero.
-func (l Limits) withDefaults() Limits {
-	fix := func(v, def, most int) int {
-		if v <= 0 {
-			return def
-		}
-		return min(v, most)
-	}
-	return Limits{
-		MsgMax: fix(l.MsgMax, DefaultLimits.MsgMax, 1<<31-1),
-		MsgMnb: fix(l.MsgMnb, DefaultLimits.MsgMnb, 1<<31-1),
-		MsgMni: fix(l.MsgMni, DefaultLimits.MsgMni, maxMsgMni),
-	}
-}
+func (l Limits) withDefaults() Limits { return linuxRules.fill(l) }
 
 // An Option configures NewNamespace.
 type Option func(*options)
 
 type options struct {
 	limits   Limits
+	dialect  Dialect
 	cred     *Cred
 	now      func() time.Time
 	onRemove func(Removal)
@@ -203,6 +198,8 @@ type Namespace struct {
 // nsCore is the namespace proper, shared by all its views.
 type nsCore struct {
 	limits   Limits           // immutable
+	rules    *rules           // immutable: the dialect (dialect_rules.go)
+	pool     *nsPool          // immutable pointer; nil where the dialect has no MsgTql or MsgSeg
 	clock    func() time.Time // immutable; nil for the shared coarse clock
 	onRemove func(Removal)    // immutable; may be nil
 
@@ -224,17 +221,21 @@ func NewNamespace(opts ...Option) *Namespace {
 		o.cred = &c
 	}
 
-	limits := o.limits.withDefaults()
-	return &Namespace{
-		core: &nsCore{
-			limits:   limits,
-			clock:    o.now,
-			onRemove: o.onRemove,
-			keys:     make(map[Key]*queue),
-			ids:      newIDTable(limits.MsgMni),
-		},
-		cred: *o.cred,
+	r := rulesOf(o.dialect)
+	limits := r.fill(o.limits)
+	core := &nsCore{
+		limits:   limits,
+		rules:    r,
+		clock:    o.now,
+		onRemove: o.onRemove,
+		keys:     make(map[Key]*queue),
+		ids:      newIDTable(limits.MsgMni),
 	}
+	if r.ids != idsLinux {
+		core.ids.scheme = newIDScheme(core.ids, r.ids, limits.MsgMni)
+		core.pool = newNSPool(limits)
+	}
+	return &Namespace{core: core, cred: *o.cred}
 }
 
 // As returns a view of the same namespace whose calls act as c.
@@ -318,7 +319,7 @@ func (ns *Namespace) get(key Key, msgflg int32) (*queue, error) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.perm.permits(&ns.cred, msgflg) {
+	if !core.rules.getPermits(&q.perm, &ns.cred, msgflg) {
 		return nil, syscall.EACCES
 	}
 	return q, nil
@@ -339,6 +340,9 @@ func (ns *Namespace) newQueue(key Key, msgflg int32) (*queue, error) {
 		},
 		ctime:  core.seconds(),
 		qbytes: uint64(core.limits.MsgMnb),
+	}
+	if s := core.ids.scheme; s != nil {
+		q.x = &qDialect{order: s.order + 1}
 	}
 	if err := core.ids.add(q, core.limits.MsgMni); err != nil {
 		return nil, err
@@ -404,6 +408,9 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if !ok {
 		return syscall.EINVAL
 	}
+	if !ns.core.rules.native {
+		return ns.dsend(context.Background(), nil, id, mtype, mtext, flg)
+	}
 	if err := ns.checkSend(id, mtype, len(mtext)); err != nil {
 		return err
 	}
@@ -437,6 +444,13 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 	if !ok {
 		return -1, 0, syscall.EINVAL
 	}
+	r := recvReq{buf: mtext, size: len(mtext)}
+	if !ns.core.rules.native {
+		if err := ns.drecv(context.Background(), nil, id, &r, msgtyp, flg); err != nil {
+			return -1, 0, err
+		}
+		return r.n, r.mtype, nil
+	}
 	if err := checkRecv(id, len(mtext), flg); err != nil {
 		return -1, 0, err
 	}
@@ -444,7 +458,6 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 	if err != nil {
 		return -1, 0, err
 	}
-	r := recvReq{buf: mtext, size: len(mtext)}
 	err = q.receive(context.Background(), &ns.cred, &r, msgtyp, flg)
 	q.unlock()
 	if err != nil {
@@ -481,7 +494,7 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 // and those above.
 func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 	id, c, ok := cInt2(msqid, cmd)
-	if !ok || id < 0 || c < 0 {
+	if !ok || id < 0 && !ns.core.ids.loose || !ns.core.rules.hasCmd(c) {
 		return -1, syscall.EINVAL
 	}
 	switch c {
@@ -502,15 +515,24 @@ func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 		*buf = ds
 		return r, nil
 	case IPC_SET:
-		if buf == nil {
+		if buf == nil && !ns.core.rules.lateCopyin {
 			return -1, syscall.EFAULT
 		}
-		ds := *buf // Linux copies the buffer in before it looks at the id
+		var ds MsqidDS
+		if buf != nil {
+			ds = *buf // Linux copies the buffer in before it looks at the id
+		}
 		q, err := ns.core.ids.lockID(id)
 		if err != nil {
 			return -1, err
 		}
 		defer q.unlock()
+		if buf == nil { // a system that copies in after the owner check
+			if !ns.core.rules.mayControl(&q.perm, &ns.cred) {
+				return -1, ns.core.rules.notOwner
+			}
+			return -1, syscall.EFAULT
+		}
 		if err := q.set(&ns.cred, &ds); err != nil {
 			return -1, err
 		}
@@ -537,7 +559,7 @@ func (ns *Namespace) stat(id int32, cmd int32) (MsqidDS, int, error) {
 		return MsqidDS{}, -1, err
 	}
 	defer q.mu.Unlock()
-	if cmd != MSG_STAT_ANY && !q.perm.permits(&ns.cred, accessRead) {
+	if cmd != MSG_STAT_ANY && !ns.core.rules.permits(&q.perm, &ns.cred, accessRead) {
 		return MsqidDS{}, -1, syscall.EACCES
 	}
 	if cmd == IPC_STAT {
@@ -559,11 +581,12 @@ func (ns *Namespace) rmid(lock func() (*queue, error)) error {
 		core.mu.Unlock()
 		return err
 	}
-	if !q.perm.mayControl(&ns.cred) {
+	if !core.rules.mayControl(&q.perm, &ns.cred) {
 		q.mu.Unlock()
 		core.mu.Unlock()
-		return syscall.EPERM
+		return core.rules.notOwner
 	}
+	q.dremoved()
 	r := Removal{ID: q.id, Key: q.perm.key}
 	r.Dropped, r.Woken = q.destroy(core.onRemove != nil)
 	core.ids.remove(q)
@@ -572,6 +595,7 @@ func (ns *Namespace) rmid(lock func() (*queue, error)) error {
 	}
 	q.unlock()
 	core.mu.Unlock()
+	core.kick()
 	if core.onRemove != nil {
 		core.onRemove(r)
 	}
@@ -597,7 +621,7 @@ type Removal struct {
 // EFAULT (buf is nil).
 func (ns *Namespace) MsgctlInfo(cmd int, buf *MsgInfo) (int, error) {
 	c, ok := cInt(cmd)
-	if !ok || c != IPC_INFO && c != MSG_INFO {
+	if !ok || c != IPC_INFO && c != MSG_INFO || !ns.core.rules.info {
 		return -1, syscall.EINVAL
 	}
 	var info MsgInfo
@@ -699,6 +723,9 @@ func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
 		return nil, err
 	}
 	q.mu.Unlock()
+	if q.id != int(id) { // OpenBSD's syscalls resolve any id by its index; Lookup does not
+		return nil, syscall.EINVAL
+	}
 	return &Queue{ns: ns, q: q}, nil
 }
 
@@ -738,6 +765,9 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 	flg, ok := cInt(msgflg)
 	if !ok {
 		return syscall.EINVAL
+	}
+	if !q.ns.core.rules.native {
+		return q.ns.dsend(ctx, q.q, 0, mtype, mtext, flg)
 	}
 	if err := q.ns.checkSend(0, mtype, len(mtext)); err != nil {
 		return err
@@ -779,6 +809,9 @@ func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg in
 	if !ok {
 		return syscall.EINVAL
 	}
+	if !q.ns.core.rules.native {
+		return q.ns.drecv(ctx, q.q, 0, r, msgtyp, flg)
+	}
 	if err := checkRecv(0, r.size, flg); err != nil {
 		return err
 	}
@@ -802,7 +835,7 @@ func (q *Queue) Stat() (MsqidDS, error) {
 		return MsqidDS{}, err
 	}
 	defer q.q.mu.Unlock()
-	if !q.q.perm.permits(&q.ns.cred, accessRead) {
+	if !q.ns.core.rules.permits(&q.q.perm, &q.ns.cred, accessRead) {
 		return MsqidDS{}, syscall.EACCES
 	}
 	return q.q.stat(), nil

@@ -24,6 +24,7 @@ type queue struct {
 	msgs                msgStore
 	waits               *waitState // blocked callers; nil until one first waits
 	woken               *waiter    // finished waiters to wake when *mu is released, linked by wake
+	x                   *qDialect  // a dialect's state (dialect_send.go); nil on Linux
 }
 
 // waitState is a queue's blocked callers and its spare waiters. Most
@@ -86,6 +87,8 @@ const (
 	searchNotEqual                    // msgtyp > 0 with MSG_EXCEPT: the oldest of another type
 	searchLessEqual                   // msgtyp < 0: the oldest of the least type ≤ |msgtyp|
 	searchNumber                      // MSG_COPY: the message at position msgtyp
+	searchFirstGE                     // OpenBSD msgtyp < 0: the first in FIFO order of type ≥ |msgtyp|
+	searchFirstLE                     // FreeBSD msgtyp < 0: the first in FIFO order of type ≤ |msgtyp|
 )
 
 // convertMode turns msgrcv's msgtyp and flags into a mode and the value the
@@ -120,8 +123,10 @@ func matches(mtype int64, mode searchMode, msgtyp int64) bool {
 		return mtype == msgtyp
 	case searchNotEqual:
 		return mtype != msgtyp
-	case searchLessEqual:
+	case searchLessEqual, searchFirstLE:
 		return mtype <= msgtyp
+	case searchFirstGE:
+		return mtype >= msgtyp
 	}
 	return false
 }
@@ -137,6 +142,8 @@ func (q *queue) find(mode searchMode, msgtyp int64) *typeList {
 		return q.msgs.except(msgtyp)
 	case searchLessEqual:
 		return q.msgs.lowest(msgtyp)
+	case searchFirstGE, searchFirstLE:
+		return q.msgs.firstWhere(mode, msgtyp)
 	}
 	return nil
 }
@@ -405,6 +412,7 @@ func (q *queue) wait(ctx context.Context, w *waiter) error {
 func (q *queue) unlink(w *waiter) {
 	if ws := q.waits; w.list == &ws.senders {
 		ws.senders.remove(w)
+		q.senderLeft(w)
 	} else {
 		ws.receivers.remove(w)
 	}
@@ -412,7 +420,7 @@ func (q *queue) unlink(w *waiter) {
 
 // stat fills Linux's msqid64_ds for IPC_STAT, MSG_STAT and MSG_STAT_ANY.
 func (q *queue) stat() MsqidDS {
-	return MsqidDS{
+	ds := MsqidDS{
 		Perm: IPCPerm{
 			Key:  q.perm.key,
 			UID:  q.perm.uid,
@@ -431,41 +439,10 @@ func (q *queue) stat() MsqidDS {
 		Lspid:  q.lspid,
 		Lrpid:  q.lrpid,
 	}
-}
-
-// set is IPC_SET after the id lookup (Linux msgctl_down): the caller must
-// own or have created the queue or hold CAP_SYS_ADMIN (EPERM); raising
-// msg_qbytes above MsgMnb needs CAP_SYS_RESOURCE (EPERM); a uid or gid of
-// -1 is invalid (EINVAL). It changes uid, gid, the low 9 mode bits and
-// qbytes, sets ctime, fails blocked receivers that lost read permission
-// with EACCES and lets through blocked senders that now fit.
-func (q *queue) set(c *Cred, ds *MsqidDS) error {
-	if !q.perm.mayControl(c) {
-		return syscall.EPERM
+	if q.x != nil {
+		q.dstat(&ds)
 	}
-	// The kernel passes msg_qbytes on as a C int and compares it with the
-	// unsigned msgmnb: only the low 32 bits count.
-	qbytes := int32(uint32(ds.Qbytes))
-	if uint32(qbytes) > uint32(q.ns.limits.MsgMnb) && !c.Has(CapSysResource) {
-		return syscall.EPERM
-	}
-	if ds.Perm.UID == 1<<32-1 || ds.Perm.GID == 1<<32-1 { // (uid_t)-1 is no uid
-		return syscall.EINVAL
-	}
-	q.perm.uid, q.perm.gid = ds.Perm.UID, ds.Perm.GID
-	q.perm.mode = ds.Perm.Mode & 0o777
-	q.qbytes = uint64(int64(qbytes)) // the int widens with its sign
-	q.ctime = q.ns.seconds()
-	if ws := q.waits; ws != nil {
-		ws.receivers.each(func(w *waiter) {
-			if !q.perm.permits(w.cred, accessRead) {
-				ws.receivers.remove(w)
-				q.finish(w, syscall.EACCES)
-			}
-		})
-	}
-	q.wakeSenders()
-	return nil
+	return ds
 }
 
 // destroy is IPC_RMID after the checks (Linux freeque): every waiter fails

@@ -39,6 +39,8 @@ type waiter struct {
 	typ   int64 // a receiver's msgtyp
 	size  int   // a receiver's msgsz
 	flags int32 // msgflg
+
+	why fullCheck // a dialect's sleeping sender: what it waits for (dialect_send.go)
 }
 
 // finish completes w with err. The waiter is woken when the lock is
