@@ -58,6 +58,16 @@
 // IPC_RMID can report what it dropped to a hook (WithRemoveHook), so that
 // a harness can account for every message.
 //
+// # Snapshots
+//
+// Checkpoint freezes a namespace into a Snapshot (limits, id allocator,
+// every queue's msqid_ds and messages) and Restore builds a namespace that
+// no call can tell from the original; package kernel does the same for the
+// host's queues. A Snapshot is JSON with a format version
+// ("msgq-snapshot/1"), lower-case keys and base64 texts: Snapshot's doc
+// describes it and testdata/snapshot.json is an example (snapshot.go,
+// restore.go).
+//
 // # Differences from Linux
 //
 // Times keep the precision of the namespace's clock (Linux keeps whole
