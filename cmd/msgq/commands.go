@@ -77,7 +77,7 @@ var peekCommand = &command{
 		q := s.Queues[i]
 		most, _ := strconv.Atoi(fs.Lookup("n").Value.String())
 		forceHex := fs.Lookup("x").Value.String() == "true"
-		fmt.Fprintf(w, "queue %d, key 0x%08x: %d messages, %d bytes\n", q.ID, uint32(q.Stat.Perm.Key), q.Stat.Qnum, q.Stat.Cbytes)
+		fmt.Fprintf(w, "queue %d, key 0x%08x: %s, %s\n", q.ID, uint32(q.Stat.Perm.Key), count(q.Stat.Qnum, "message"), count(q.Stat.Cbytes, "byte"))
 		if len(q.Messages) > 0 {
 			fmt.Fprintf(w, "%-5s %-20s %-6s %s\n", "#", "type", "len", "text")
 		}
@@ -119,7 +119,7 @@ var dumpCommand = &command{
 		for _, q := range s.Queues {
 			n += len(q.Messages)
 		}
-		fmt.Fprintf(os.Stderr, "msgq dump: %d queues, %d messages written to %s\n", len(s.Queues), n, out)
+		fmt.Fprintf(os.Stderr, "msgq dump: %s, %s written to %s\n", count(uint64(len(s.Queues)), "queue"), count(uint64(n), "message"), out)
 		return nil
 	},
 }
@@ -140,7 +140,7 @@ var restoreCommand = &command{
 			return err
 		}
 		for i, q := range s.Queues {
-			fmt.Fprintf(w, "restored queue %d, key 0x%08x: %d messages, %d bytes\n", r.Created[i], uint32(q.Stat.Perm.Key), q.Stat.Qnum, q.Stat.Cbytes)
+			fmt.Fprintf(w, "restored queue %d, key 0x%08x: %s, %s\n", r.Created[i], uint32(q.Stat.Perm.Key), count(q.Stat.Qnum, "message"), count(q.Stat.Cbytes, "byte"))
 		}
 		var always, lost []kernel.Loss
 		for _, l := range r.Lost {
@@ -161,7 +161,9 @@ var restoreCommand = &command{
 			for _, l := range lost {
 				fmt.Fprintf(w, "  %v\n", l)
 			}
-			return fmt.Errorf("%d fields not restored (the queues stay): %w", len(lost), syscall.EPERM)
+			// What this restore can miss is qbytes above kernel.msgmnb;
+			// the advice is specific, so no errno hint follows.
+			return fmt.Errorf("%s not restored (the queues stay): raise kernel.msgmnb to the qbytes wanted, or run with CAP_SYS_RESOURCE, and restore into an empty namespace", count(uint64(len(lost)), "field"))
 		}
 		return nil
 	},
@@ -204,6 +206,14 @@ func statOnly() (*msgq.Snapshot, error) {
 		s.Queues = append(s.Queues, msgq.QueueSnapshot{ID: id, Stat: ds})
 	}
 	return s, nil
+}
+
+// count is "1 message", "2 messages".
+func count(n uint64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // owner is the user name of uid, or the number if it has none.

@@ -110,6 +110,10 @@ func (e usageError) Error() string { return string(e) }
 
 // hint says what the user can do about the errno at the root of err.
 func hint(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return "" // a file's error (the snapshot's, or msg_next_id's, which says what to do)
+	}
 	switch {
 	case errors.Is(err, syscall.ENOSYS):
 		return "this kernel lacks a feature msgq needs (System V IPC itself, CONFIG_SYSVIPC, or MSG_COPY and msg_next_id, CONFIG_CHECKPOINT_RESTORE), or a sandbox (seccomp) blocks the calls: run it on a kernel that has them, outside the sandbox"

@@ -142,4 +142,5 @@ func TestHint(t *testing.T) {
 	assert.Contains(t, hint(fmt.Errorf("x: %w", syscall.EPERM)), "unshare -Ur -i")
 	assert.Contains(t, hint(syscall.EACCES), "CAP_IPC_OWNER")
 	assert.Empty(t, hint(syscall.EINVAL))
+	assert.Empty(t, hint(&os.PathError{Op: "open", Path: "f.json", Err: syscall.EACCES}), "a file's error needs no IPC hint")
 }
