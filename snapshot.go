@@ -159,8 +159,9 @@ type messageJSON struct {
 
 // MarshalJSON writes the snapshot as documented on Snapshot. It fails
 // (wrapping EINVAL) only for a time that JSON cannot hold (a year outside
-// 0 to 9999) or a dialect without a name.
-func (s *Snapshot) MarshalJSON() ([]byte, error) {
+// 0 to 9999) or a dialect without a name. Its receiver is a value, so
+// that a Snapshot marshals the same by value as through a pointer.
+func (s Snapshot) MarshalJSON() ([]byte, error) {
 	j := snapshotJSON{
 		Format:    s.Format,
 		Dialect:   s.Dialect,

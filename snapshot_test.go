@@ -181,6 +181,9 @@ func TestRestoreIndistinguishable(t *testing.T) {
 	var back Snapshot
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, s, &back, "the snapshot survives JSON exactly")
+	byValue, err := json.Marshal(struct{ S Snapshot }{*s})
+	require.NoError(t, err)
+	assert.Equal(t, `{"S":`+string(b)+`}`, string(byValue), "a Snapshot marshals the same by value")
 
 	clock2 := &fakeClock{t: clock.now()}
 	restored, err := Restore(&back, WithCred(owner), WithClock(clock2.now))
@@ -528,4 +531,33 @@ func snapshotsEqual(a, b *Snapshot) bool {
 		return reflect.DeepEqual(a.Queues, b.Queues) && a.Limits == b.Limits && a.Allocator == b.Allocator
 	}
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// benchNS is 100 queues of 4 messages of 64 bytes (kernel's
+// BenchmarkCheckpoint reads the same from the kernel).
+func benchNS(b *testing.B) *Namespace {
+	ns := newNS(b)
+	for range 100 {
+		id := mustQueue(b, ns, IPC_PRIVATE, 0o600)
+		for range 4 {
+			require.NoError(b, ns.Msgsnd(id, 1, make([]byte, 64), IPC_NOWAIT))
+		}
+	}
+	return ns
+}
+
+func BenchmarkCheckpoint(b *testing.B) {
+	ns := benchNS(b)
+	for b.Loop() {
+		ns.Checkpoint()
+	}
+}
+
+func BenchmarkRestore(b *testing.B) {
+	s := benchNS(b).Checkpoint()
+	for b.Loop() {
+		if _, err := Restore(s); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

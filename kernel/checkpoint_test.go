@@ -25,7 +25,7 @@ var testLimits = msgq.Limits{MsgMax: 64, MsgMnb: 256, MsgMni: 100}
 // namespace, so that f sees a fresh namespace with testLimits and leaves
 // nothing on the host. The thread stays locked and is discarded when f
 // returns. It skips the test where the process may not do this.
-func inPrivateIPC(t *testing.T, f func()) {
+func inPrivateIPC(t testing.TB, f func()) {
 	t.Helper()
 	done := make(chan string, 1)
 	go func() {
@@ -65,7 +65,7 @@ func inPrivateIPC(t *testing.T, f func()) {
 // queues, a removed one (a gap in the indices), binary and empty texts, a
 // receive (lrpid, rtime), an IPC_SET that left a queue fuller than its
 // qbytes, and an empty queue created last.
-func kernelScene(t *testing.T) {
+func kernelScene(t testing.TB) {
 	k := Kernel{}
 	get := func(key msgq.Key, mode int) int {
 		id, err := k.Msgget(key, msgq.IPC_CREAT|mode)
@@ -366,4 +366,25 @@ func TestCopyErrorExplains(t *testing.T) {
 		assert.ErrorIs(t, err, tc.errno)
 		assert.ErrorContains(t, err, tc.says)
 	}
+}
+
+// BenchmarkCheckpoint reads 100 queues of 4 messages of 64 bytes; compare
+// with msgq's BenchmarkCheckpoint, which snapshots the same content.
+func BenchmarkCheckpoint(b *testing.B) {
+	inPrivateIPC(b, func() {
+		k := Kernel{}
+		for range 100 {
+			id, err := k.Msgget(msgq.IPC_PRIVATE, 0o600)
+			require.NoError(b, err)
+			for range 4 {
+				require.NoError(b, k.Msgsnd(id, 1, make([]byte, 64), msgq.IPC_NOWAIT))
+			}
+		}
+		b.ResetTimer()
+		for range b.N {
+			if _, err := Checkpoint(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
