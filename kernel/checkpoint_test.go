@@ -388,3 +388,26 @@ func BenchmarkCheckpoint(b *testing.B) {
 		}
 	})
 }
+
+// A queue the caller may not read stops Checkpoint with EACCES and says
+// what to do; the queue keeps its messages.
+func TestCheckpointUnreadable(t *testing.T) {
+	inPrivateIPC(t, func() {
+		k := Kernel{}
+		id, err := k.Msgget(0x61, msgq.IPC_CREAT|0o600)
+		require.NoError(t, err)
+		require.NoError(t, k.Msgsnd(id, 1, []byte("secret"), msgq.IPC_NOWAIT))
+		// Become uid 1000 on this thread alone (the raw call is per
+		// thread), which clears the effective capabilities.
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_SETRESUID, ^uintptr(0), 1000, ^uintptr(0)); errno != 0 {
+			t.Skipf("setresuid: %v", errno)
+		}
+		_, err = Checkpoint()
+		assert.ErrorIs(t, err, syscall.EACCES)
+		assert.ErrorContains(t, err, "CAP_IPC_OWNER")
+		var ds msgq.MsqidDS
+		_, err = k.Msgctl(id&(1<<15-1), msgq.MSG_STAT_ANY, &ds)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(1), ds.Qnum, "nothing taken")
+	})
+}

@@ -32,9 +32,11 @@ var lsCommand = &command{
 			return usageError("ls takes no arguments")
 		}
 		s, err := load(fs.Lookup("f").Value.String())
-		if err != nil && errors.Is(err, syscall.ENOSYS) && fs.Lookup("f").Value.String() == "" {
-			// No MSG_COPY: list what msgctl shows, without the types.
-			fmt.Fprintf(os.Stderr, "msgq ls: %v\nmsgq ls: listing without message types\n", err)
+		if err != nil && (errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EACCES)) && fs.Lookup("f").Value.String() == "" {
+			// No MSG_COPY, or a queue this user may not read: list what
+			// msgctl shows, as ipcs does, with the types of the queues
+			// it can read.
+			fmt.Fprintf(os.Stderr, "msgq ls: %v\nmsgq ls: types shown as ? where the messages cannot be read\n", err)
 			s, err = statOnly()
 		}
 		if err != nil {
@@ -188,22 +190,37 @@ func load(file string) (*msgq.Snapshot, error) {
 	return &s, nil
 }
 
-// statOnly lists the kernel's queues with msgctl alone, for kernels
-// without MSG_COPY: their messages are left out.
+// statOnly lists the kernel's queues with msgctl, as ipcs does, and the
+// messages of those it can copy with MSG_COPY; the others are left
+// without messages.
 func statOnly() (*msgq.Snapshot, error) {
 	k := kernel.New()
+	var info msgq.MsgInfo
+	if _, err := k.MsgctlInfo(msgq.IPC_INFO, &info); err != nil {
+		return nil, err
+	}
 	maxIdx, err := k.MsgctlInfo(msgq.MSG_INFO, &msgq.MsgInfo{})
 	if err != nil {
 		return nil, err
 	}
 	s := &msgq.Snapshot{}
+	buf := make([]byte, info.Msgmax)
 	for idx := 0; idx <= maxIdx; idx++ {
 		var ds msgq.MsqidDS
 		id, err := k.Msgctl(idx, msgq.MSG_STAT_ANY, &ds)
 		if err != nil {
 			continue
 		}
-		s.Queues = append(s.Queues, msgq.QueueSnapshot{ID: id, Stat: ds})
+		q := msgq.QueueSnapshot{ID: id, Stat: ds}
+		for n := int64(0); n < int64(ds.Qnum); n++ {
+			_, mtype, err := k.Msgrcv(id, buf, n, msgq.MSG_COPY|msgq.IPC_NOWAIT)
+			if err != nil {
+				q.Messages = nil
+				break
+			}
+			q.Messages = append(q.Messages, msgq.Message{Type: mtype})
+		}
+		s.Queues = append(s.Queues, q)
 	}
 	return s, nil
 }

@@ -62,6 +62,9 @@ echo "== missing"; $m peek 99; echo "rc=$?"
 echo "== bad id"; $m peek x; echo "rc=$?"
 echo "== help"; $m dump -h; echo "rc=$?"
 echo "== unknown"; $m frob; echo "rc=$?"
+if command -v setpriv >/dev/null; then
+  echo "== ls as nobody"; setpriv --reuid=65534 --regid=65534 --clear-groups $m ls; echo "rc=$?"
+fi
 `, bin, snap, dir)
 	cmd := exec.Command("sh", "-c", script)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWIPC}
@@ -101,6 +104,12 @@ echo "== unknown"; $m frob; echo "rc=$?"
 	assert.Contains(t, sections["help"], "usage: msgq dump [-o FILE]")
 	assert.Contains(t, sections["help"], "rc=0")
 	assert.Contains(t, sections["unknown"], `unknown command "frob"`)
+
+	if nobody, ok := sections["ls as nobody"]; ok {
+		assert.Contains(t, nobody, "no read permission for MSG_COPY: run as its owner or with CAP_IPC_OWNER")
+		assert.Regexp(t, `0x4a4f4253 0 +\S+ +640 +36 +4 +\?\n`, nobody, "listed as ipcs lists it, types unknown")
+		assert.Contains(t, nobody, "rc=0")
+	}
 
 	b, err := os.ReadFile(filepath.Join(dir, "dump.json"))
 	require.NoError(t, err)
