@@ -411,3 +411,63 @@ func TestCheckpointUnreadable(t *testing.T) {
 		assert.Equal(t, uint64(1), ds.Qnum, "nothing taken")
 	})
 }
+
+// Each queue's part of a kernel checkpoint is a state the queue was in,
+// even while another thread sends and receives on it: its figures agree
+// with its messages, which are a contiguous run of what was sent.
+func TestCheckpointUnderTraffic(t *testing.T) {
+	inPrivateIPC(t, func() {
+		k := Kernel{}
+		id, err := k.Msgget(0x62, msgq.IPC_CREAT|0o600)
+		require.NoError(t, err)
+		ns, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/ipc", syscall.Gettid()))
+		require.NoError(t, err)
+		defer ns.Close()
+		stop, done := make(chan struct{}), make(chan error, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: it joins this namespace
+			if _, _, errno := syscall.RawSyscall(sysSetns(), ns.Fd(), syscall.CLONE_NEWIPC, 0); errno != 0 {
+				done <- errno
+				return
+			}
+			buf := make([]byte, 16)
+			for n := 0; ; {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				if k.Msgsnd(id, int64(n%3+1), []byte(strconv.Itoa(n)), msgq.IPC_NOWAIT) == nil {
+					n++
+				}
+				if n%2 == 0 {
+					k.Msgrcv(id, buf, 0, msgq.IPC_NOWAIT)
+				}
+			}
+		}()
+		for range 2000 {
+			s, err := Checkpoint()
+			require.NoError(t, err)
+			_, err = msgq.Restore(s)
+			require.NoError(t, err, "the queue's part is consistent")
+			for _, q := range s.Queues {
+				for j := 1; j < len(q.Messages); j++ {
+					a, _ := strconv.Atoi(string(q.Messages[j-1].Text))
+					b, _ := strconv.Atoi(string(q.Messages[j].Text))
+					require.Equal(t, a+1, b, "a contiguous run")
+				}
+			}
+		}
+		close(stop)
+		require.NoError(t, <-done)
+	})
+}
+
+// sysSetns is setns(2)'s number, which package syscall does not name.
+func sysSetns() uintptr {
+	if runtime.GOARCH == "amd64" {
+		return 308
+	}
+	return 268 // asm-generic: arm64, riscv64, loong64
+}
