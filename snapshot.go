@@ -86,6 +86,7 @@ type SnapshotError struct {
 	Reason string
 }
 
+// Error reads "msgq: snapshot: FIELD: REASON".
 func (e *SnapshotError) Error() string {
 	if e.Field == "" {
 		return "msgq: snapshot: " + e.Reason

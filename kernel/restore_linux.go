@@ -37,6 +37,7 @@ type Loss struct {
 	Reason string
 }
 
+// String reads "FIELD: snapshot WANT, kernel GOT: REASON".
 func (l Loss) String() string {
 	return fmt.Sprintf("%s: snapshot %s, kernel %s: %s", l.Field, l.Want, l.Got, l.Reason)
 }
@@ -46,6 +47,7 @@ func (l Loss) String() string {
 // another system or with more privilege (Loss.Always false).
 type IncompleteError struct{ Report *Report }
 
+// Error lists the losses that are not Always.
 func (e *IncompleteError) Error() string {
 	var b strings.Builder
 	b.WriteString("kernel: restore incomplete:")
