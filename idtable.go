@@ -168,11 +168,7 @@ func (t *idTable) add(q *queue, limit int) error {
 	t.growTo(idx + 1)
 	q.id = t.seq<<t.shift | idx
 	q.perm.seq = uint16(t.seq)
-	entry := &t.table.Load().chunks[idx>>chunkShift]
-	if entry.Load() == nil {
-		entry.Store(new(slotChunk))
-	}
-	s := t.slotAt(idx)
+	s := t.makeSlot(idx)
 	q.mu = &s.mu
 	s.mu.Lock()
 	s.q = q
@@ -182,6 +178,16 @@ func (t *idTable) add(q *queue, limit int) error {
 	t.inUse++
 	t.maxIdx = max(t.maxIdx, idx)
 	return nil
+}
+
+// makeSlot returns the slot at idx, allocating its chunk if it has none.
+// The table must hold idx and the namespace lock must be held.
+func (t *idTable) makeSlot(idx int) *slot {
+	entry := &t.table.Load().chunks[idx>>chunkShift]
+	if entry.Load() == nil {
+		entry.Store(new(slotChunk))
+	}
+	return t.slotAt(idx)
 }
 
 // remove frees q's index. The namespace lock and q's slot lock must be held.
