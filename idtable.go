@@ -189,11 +189,7 @@ func (t *idTable) install(q *queue, idx, id int, seq uint16) {
 	t.growTo(idx + 1)
 	q.id = id
 	q.perm.seq = seq
-	entry := &t.table.Load().chunks[idx>>chunkShift]
-	if entry.Load() == nil {
-		entry.Store(new(slotChunk))
-	}
-	s := t.slotAt(idx)
+	s := t.makeSlot(idx)
 	q.mu = &s.mu
 	s.mu.Lock()
 	s.q = q
@@ -202,6 +198,16 @@ func (t *idTable) install(q *queue, idx, id int, seq uint16) {
 	t.setUsed(idx, true)
 	t.inUse++
 	t.maxIdx = max(t.maxIdx, idx)
+}
+
+// makeSlot returns the slot at idx, allocating its chunk if it has none.
+// The table must hold idx and the namespace lock must be held.
+func (t *idTable) makeSlot(idx int) *slot {
+	entry := &t.table.Load().chunks[idx>>chunkShift]
+	if entry.Load() == nil {
+		entry.Store(new(slotChunk))
+	}
+	return t.slotAt(idx)
 }
 
 // remove frees q's index. The namespace lock and q's slot lock must be held.

@@ -67,6 +67,16 @@
 // check, on every entry point of both layers and in the kernel backend: it
 // is never truncated into another queue's id, flag set or command.
 //
+// # Snapshots
+//
+// Checkpoint freezes a namespace into a Snapshot (limits, id allocator,
+// every queue's msqid_ds and messages) and Restore builds a namespace that
+// no call can tell from the original; package kernel does the same for the
+// host's queues. A Snapshot is JSON with a format version
+// ("msgq-snapshot/1"), lower-case keys and base64 texts: Snapshot's doc
+// describes it and testdata/snapshot.json is an example (snapshot.go,
+// restore.go).
+//
 // # Differences from Linux
 //
 // Where Linux leaves a race open, msgq always takes one of the outcomes
@@ -286,6 +296,15 @@ func (core *nsCore) now() time.Time {
 // 0 means never.
 func (core *nsCore) seconds() int64 {
 	return max(core.now().Unix(), 1)
+}
+
+// stampOf is the inverse of unixTime: a time's whole seconds, 0 for the
+// zero time.
+func stampOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // unixTime is a stamp as IPC_STAT reports it: the zero time.Time for 0
