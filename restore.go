@@ -20,9 +20,9 @@ import (
 // snapshot that no namespace can be in with a *SnapshotError wrapping
 // syscall.EINVAL that names the field at fault (for instance
 // "queues[3].messages[7].type: 0 is below 1"): a Format other than
-// SnapshotFormat; a dialect other than Linux (per-namespace dialects are
-// not implemented in this build, so "dialect: openbsd is not supported by
-// this build"); limits out of the ranges the sysctls take; more queues
+// SnapshotFormat; an unknown dialect; limits out of the ranges the sysctls
+// take (the other dialects' snapshots are checked by their own rules: see
+// dialect_snapshot.go); more queues
 // than MsgMni; ids that are negative, not in table-index order, that share
 // an index, or whose sequence bits disagree with stat.perm.seq or exceed
 // the largest sequence number; two queues with one key; uids or gids of
@@ -41,6 +41,9 @@ import (
 func Restore(s *Snapshot, opts ...Option) (*Namespace, error) {
 	if s == nil {
 		return nil, snapErr("", "nil snapshot")
+	}
+	if s.Format == SnapshotFormat && s.Dialect != Linux && int(s.Dialect) < len(dialectRules) {
+		return restoreDialect(s, opts) // dialect_snapshot.go
 	}
 	limits, err := s.check()
 	if err != nil {
@@ -119,6 +122,9 @@ func (s *Snapshot) check() (Limits, error) {
 			return Limits{}, snapErr("dialect", "unknown dialect %d", uint8(s.Dialect))
 		}
 		return Limits{}, snapErr("dialect", "%v is not supported by this build", s.Dialect)
+	}
+	if s.Allocator.Scheme != nil {
+		return Limits{}, snapErr("allocator.scheme", "linux has none (the other dialects' allocators)")
 	}
 	l, err := checkLimits(s.Limits)
 	if err != nil {

@@ -69,6 +69,10 @@ type Snapshot struct {
 type IDAllocator struct {
 	LastIndex int // the table index handed out last; -1 if none ever was
 	Seq       int // the sequence number the id handed out last carries
+
+	// Scheme is the allocator of a dialect other than Linux (see
+	// DialectIDs); nil under Linux.
+	Scheme *DialectIDs
 }
 
 // QueueSnapshot is one queue: its id, its msqid_ds as IPC_STAT reports it
@@ -126,8 +130,9 @@ type limitsJSON struct {
 }
 
 type allocatorJSON struct {
-	LastIndex int `json:"last_index"`
-	Seq       int `json:"seq"`
+	LastIndex int         `json:"last_index"`
+	Seq       int         `json:"seq"`
+	Scheme    *DialectIDs `json:"scheme,omitempty"`
 }
 
 type queueSnapJSON struct {
@@ -263,18 +268,24 @@ func (ns *Namespace) Checkpoint() *Snapshot {
 	t := core.ids
 	s := &Snapshot{
 		Format:    SnapshotFormat,
-		Dialect:   core.rules.dialect, // Restore takes only Linux's so far: see restore.go
+		Dialect:   core.rules.dialect,
 		Limits:    core.limits,
 		Allocator: IDAllocator{LastIndex: t.lastIdx, Seq: t.seq},
 		Queues:    make([]QueueSnapshot, 0, t.inUse),
 	}
 	t.each(func(q *queue) { s.Queues = append(s.Queues, q.snapshot()) })
+	if t.scheme != nil {
+		s.Allocator = t.scheme.checkpoint(t)
+	}
 	return s
 }
 
 // snapshot copies the queue. Its slot lock must be held.
 func (q *queue) snapshot() QueueSnapshot {
 	ds := q.stat()
+	if q.x != nil {
+		ds.Perm.Mode &^= q.ns.rules.liveBits() // bits that say who waits: blocked callers are not part of a snapshot
+	}
 	ds.Stime, ds.Rtime, ds.Ctime = utc(ds.Stime), utc(ds.Rtime), utc(ds.Ctime)
 	msgs := q.msgs.all()
 	for i := range msgs {

@@ -292,7 +292,7 @@ func TestRestoreRefuses(t *testing.T) {
 	}{
 		{"unknown format", "format", func(s *Snapshot) { s.Format = "msgq-snapshot/2" }},
 		{"missing format", "format", func(s *Snapshot) { s.Format = "" }},
-		{"dialect not built", "dialect", func(s *Snapshot) { s.Dialect = OpenBSD }},
+		{"another dialect without its allocator", "allocator.scheme", func(s *Snapshot) { s.Dialect = OpenBSD }},
 		{"unknown dialect", "dialect", func(s *Snapshot) { s.Dialect = 42 }},
 		{"negative msgmax", "limits.msgmax", func(s *Snapshot) { s.Limits.MsgMax = -1 }},
 		{"msgmnb above int32", "limits.msgmnb", func(s *Snapshot) { s.Limits.MsgMnb = 1 << 31 }},
@@ -472,6 +472,18 @@ func FuzzRestore(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"format":"msgq-snapshot/1","queues":[{"id":1,"stat":{"qbytes":1}}],"allocator":{"last_index":5}}`))
 	f.Add([]byte(`{"format":"msgq-snapshot/1","limits":{"msgmni":40000},"queues":[{"id":16777217,"stat":{"perm":{"seq":1}}}]}`))
+	for d := OpenBSD; d <= AIX; d++ { // the other dialects' snapshots (dialect_snapshot.go)
+		ns := NewNamespace(WithDialect(d), WithCred(owner))
+		for k := Key(1); k <= 3; k++ {
+			id, _ := ns.Msgget(k, IPC_CREAT|0o640)
+			ns.Msgsnd(id, int64(k), []byte("text"), IPC_NOWAIT)
+			if k == 2 {
+				ns.Msgctl(id, IPC_RMID, nil)
+			}
+		}
+		b, _ := json.Marshal(ns.Checkpoint())
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s Snapshot
 		if err := json.Unmarshal(data, &s); err != nil {
@@ -500,7 +512,7 @@ func FuzzRestore(f *testing.F) {
 			t.Fatal(err)
 		}
 		want := s
-		want.Limits = s.Limits.withDefaults()
+		want.Limits = rulesOf(s.Dialect).fill(s.Limits)
 		for i := range want.Queues {
 			q := &want.Queues[i].Stat
 			q.Stime, q.Rtime, q.Ctime = utc(q.Stime), utc(q.Rtime), utc(q.Ctime)
