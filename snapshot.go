@@ -45,6 +45,10 @@ const SnapshotFormat = "msgq-snapshot/1"
 //	  ]
 //	}
 //
+// Under a dialect other than Linux, "allocator" also holds "scheme", that
+// system's allocator (DialectIDs), and "limits" the limits it has among
+// "msgtql", "msgmnm", "msgssz" and "msgseg".
+//
 // Numbers are decimal (mode 416 is 0640). Times are RFC 3339 in UTC, in
 // whole seconds as queues keep them (Restore refuses a fraction), and a
 // time that was never stamped (a queue never sent to or received from) is
@@ -54,7 +58,7 @@ const SnapshotFormat = "msgq-snapshot/1"
 // dropped; a missing key is the field's zero value.
 type Snapshot struct {
 	Format    string          // SnapshotFormat
-	Dialect   Dialect         // the namespace's rules: Linux only, in this build
+	Dialect   Dialect         // the namespace's rules (WithDialect)
 	Limits    Limits          // the namespace's limits, defaults filled in
 	Allocator IDAllocator     // where the id allocator stands
 	Queues    []QueueSnapshot // in table-index order
