@@ -153,9 +153,10 @@ func WithCred(c Cred) Option {
 	}
 }
 
-// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime.
-// The default is time.Now read through a cache that lags it by at most a
-// few milliseconds (Linux stamps whole seconds): see clock.go.
+// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime,
+// in whole seconds as Linux stamps them (its readings are truncated). The
+// default is time.Now's second, or in a testing/synctest bubble the
+// bubble's: see clock.go.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithRemoveHook calls f after every IPC_RMID in the namespace, with the
@@ -177,7 +178,7 @@ type Namespace struct {
 // nsCore is the namespace proper, shared by all its views.
 type nsCore struct {
 	limits   Limits           // immutable
-	clock    func() time.Time // immutable; nil for the shared coarse clock
+	clock    func() time.Time // immutable; nil for the shared coarse clock (clock.go)
 	onRemove func(Removal)    // immutable; may be nil
 
 	mu   sync.Mutex     // the namespace lock: see the package doc for the order
@@ -202,7 +203,7 @@ func NewNamespace(opts ...Option) *Namespace {
 	return &Namespace{
 		core: &nsCore{
 			limits:   limits,
-			clock:    o.now,
+			clock:    clockFor(o.now),
 			onRemove: o.onRemove,
 			keys:     make(map[Key]*queue),
 			ids:      newIDTable(limits.MsgMni),
@@ -242,14 +243,6 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 		return -1, err
 	}
 	return q.id, nil
-}
-
-// now reads the namespace's clock.
-func (core *nsCore) now() time.Time {
-	if core.clock == nil {
-		return shared.now()
-	}
-	return core.clock()
 }
 
 // get is msgget (Linux ipcget): the whole call runs under the namespace
