@@ -138,6 +138,7 @@ type options struct {
 	cred     *Cred
 	now      func() time.Time
 	onRemove func(Removal)
+	hooks    hookOptions
 }
 
 // WithLimits sets the namespace's limits; zero fields keep the defaults.
@@ -172,7 +173,8 @@ func WithRemoveHook(f func(Removal)) Option { return func(o *options) { o.onRemo
 // not usable: call NewNamespace.
 type Namespace struct {
 	core *nsCore
-	cred Cred // immutable
+	cred Cred       // immutable
+	bare *Namespace // immutable; this view without the hooks, nil if there are none (harness.go)
 }
 
 // nsCore is the namespace proper, shared by all its views.
@@ -180,6 +182,7 @@ type nsCore struct {
 	limits   Limits           // immutable
 	clock    func() time.Time // immutable; nil for the shared coarse clock (clock.go)
 	onRemove func(Removal)    // immutable; may be nil
+	hooks    *hooks           // immutable; nil without WithFaults and WithTrace (harness.go)
 
 	mu   sync.Mutex     // the namespace lock: see the package doc for the order
 	keys map[Key]*queue // guarded by mu
@@ -200,21 +203,23 @@ func NewNamespace(opts ...Option) *Namespace {
 	}
 
 	limits := o.limits.withDefaults()
-	return &Namespace{
+	ns := &Namespace{
 		core: &nsCore{
 			limits:   limits,
 			clock:    clockFor(o.now),
 			onRemove: o.onRemove,
+			hooks:    newHooks(o.hooks),
 			keys:     make(map[Key]*queue),
 			ids:      newIDTable(limits.MsgMni),
 		},
 		cred: *o.cred,
 	}
+	return ns.withHooks(true)
 }
 
 // As returns a view of the same namespace whose calls act as c.
 func (ns *Namespace) As(c Cred) *Namespace {
-	return &Namespace{core: ns.core, cred: c.clone()}
+	return (&Namespace{core: ns.core, cred: c.clone()}).withHooks(ns.bare != nil)
 }
 
 // Cred returns the credentials ns acts with.
@@ -237,6 +242,9 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 	flg, ok := cInt(msgflg)
 	if !ok {
 		return -1, syscall.EINVAL
+	}
+	if ns.bare != nil {
+		return ns.hookedMsgget(key, flg)
 	}
 	q, err := ns.get(key, flg)
 	if err != nil {
@@ -351,6 +359,15 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if !ok {
 		return syscall.EINVAL
 	}
+	if ns.bare != nil {
+		return ns.hookedMsgsnd(id, mtype, mtext, flg)
+	}
+	return ns.msgsnd(context.Background(), id, mtype, mtext, flg)
+}
+
+// msgsnd is Msgsnd once its arguments are C ints. ctx never ends: it
+// carries only a trace's timer (harness.go).
+func (ns *Namespace) msgsnd(ctx context.Context, id int32, mtype int64, mtext []byte, flg int32) error {
 	if err := ns.checkSend(id, mtype, len(mtext)); err != nil {
 		return err
 	}
@@ -358,7 +375,7 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if err != nil {
 		return err
 	}
-	err = q.send(context.Background(), &ns.cred, mtype, mtext, flg)
+	err = q.send(ctx, &ns.cred, mtype, mtext, flg)
 	q.unlock()
 	return err
 }
@@ -383,20 +400,29 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 	if !ok {
 		return -1, 0, syscall.EINVAL
 	}
-	if err := checkRecv(id, len(mtext), flg); err != nil {
-		return -1, 0, err
-	}
-	q, err := ns.core.ids.lockID(id)
-	if err != nil {
-		return -1, 0, err
+	if ns.bare != nil {
+		return ns.hookedMsgrcv(id, mtext, msgtyp, flg)
 	}
 	r := recvReq{buf: mtext, size: len(mtext)}
-	err = q.receive(context.Background(), &ns.cred, &r, msgtyp, flg)
-	q.unlock()
-	if err != nil {
+	if err := ns.msgrcv(context.Background(), id, &r, msgtyp, flg); err != nil {
 		return -1, 0, err
 	}
 	return r.n, r.mtype, nil
+}
+
+// msgrcv is Msgrcv once its arguments are C ints, into r. ctx never ends:
+// it carries only a trace's timer (harness.go).
+func (ns *Namespace) msgrcv(ctx context.Context, id int32, r *recvReq, msgtyp int64, flg int32) error {
+	if err := checkRecv(id, r.size, flg); err != nil {
+		return err
+	}
+	q, err := ns.core.ids.lockID(id)
+	if err != nil {
+		return err
+	}
+	err = q.receive(ctx, &ns.cred, r, msgtyp, flg)
+	q.unlock()
+	return err
 }
 
 // Msgctl mirrors msgctl(2) for the commands that name one queue:
@@ -423,7 +449,13 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 // and those above.
 func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 	id, c, ok := cInt2(msqid, cmd)
-	if !ok || id < 0 || c < 0 {
+	if !ok {
+		return -1, syscall.EINVAL
+	}
+	if ns.bare != nil {
+		return ns.hookedMsgctl(id, c, buf)
+	}
+	if id < 0 || c < 0 {
 		return -1, syscall.EINVAL
 	}
 	switch c {
@@ -538,7 +570,13 @@ type Removal struct {
 // Errors: EINVAL (any other cmd), EFAULT (buf is nil).
 func (ns *Namespace) MsgctlInfo(cmd int, buf *MsgInfo) (int, error) {
 	c, ok := cInt(cmd)
-	if !ok || c != IPC_INFO && c != MSG_INFO {
+	if !ok {
+		return -1, syscall.EINVAL
+	}
+	if ns.bare != nil {
+		return ns.hookedMsgctlInfo(c, buf)
+	}
+	if c != IPC_INFO && c != MSG_INFO {
 		return -1, syscall.EINVAL
 	}
 	var info MsgInfo
@@ -619,6 +657,9 @@ func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
 	if !ok {
 		return nil, syscall.EINVAL
 	}
+	if ns.bare != nil {
+		return ns.hookedGet(key, flg)
+	}
 	q, err := ns.get(key, flg)
 	if err != nil {
 		return nil, err
@@ -675,6 +716,9 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 	if !ok {
 		return syscall.EINVAL
 	}
+	if q.ns.bare != nil {
+		return q.hookedSend(ctx, mtype, mtext, flg)
+	}
 	if err := q.ns.checkSend(0, mtype, len(mtext)); err != nil {
 		return err
 	}
@@ -715,6 +759,9 @@ func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg in
 	if !ok {
 		return syscall.EINVAL
 	}
+	if q.ns.bare != nil {
+		return q.hookedReceive(ctx, r, msgtyp, flg)
+	}
 	if err := checkRecv(0, r.size, flg); err != nil {
 		return err
 	}
@@ -734,6 +781,9 @@ type Message struct {
 
 // Stat is msgctl(2) IPC_STAT on the queue. Errors: EIDRM, EACCES.
 func (q *Queue) Stat() (MsqidDS, error) {
+	if q.ns.bare != nil {
+		return q.hookedStat()
+	}
 	if err := q.lock(); err != nil {
 		return MsqidDS{}, err
 	}
@@ -747,6 +797,9 @@ func (q *Queue) Stat() (MsqidDS, error) {
 // Set is msgctl(2) IPC_SET on the queue (see Namespace.Msgctl). Errors:
 // EFAULT (ds is nil), EIDRM, EPERM, EINVAL.
 func (q *Queue) Set(ds *MsqidDS) error {
+	if q.ns.bare != nil {
+		return q.hookedCtl(IPC_SET, ds == nil, func(bare *Queue) error { return bare.Set(ds) })
+	}
 	if ds == nil {
 		return syscall.EFAULT
 	}
@@ -762,5 +815,8 @@ func (q *Queue) Set(ds *MsqidDS) error {
 // EIDRM and the messages are dropped. Errors: EIDRM (already removed),
 // EPERM (not the owner or creator, and no CapSysAdmin).
 func (q *Queue) Remove() error {
+	if q.ns.bare != nil {
+		return q.hookedCtl(IPC_RMID, true, func(bare *Queue) error { return bare.Remove() })
+	}
 	return q.ns.rmid(func() (*queue, error) { return q.q, q.lock() })
 }

@@ -348,8 +348,16 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 		})
 	}
 	q.wakeLocked()
+	var since time.Time
+	timed := q.ns.hooks != nil && q.ns.hooks.timed
+	if timed {
+		since = time.Now()
+	}
 	for !w.done {
 		w.cond.Wait()
+	}
+	if timed {
+		addBlocked(ctx, since)
 	}
 	m, err := w.msg, w.err
 	if w.msg != nil && err != nil { // a sender that did not send
