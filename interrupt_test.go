@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -256,4 +257,32 @@ func TestInterruptRaces(t *testing.T) {
 	}
 	t.Logf("%d sent, %d failed, %v interrupted", len(sent), len(failed), interrupted)
 	assert.NotZero(t, interrupted["send"]+interrupted["recv"], "some calls were interrupted")
+}
+
+// TestInterruptInABubble: in a testing/synctest bubble a blocked call is
+// durably blocked until Interrupt ends it, and a sender blocked until its
+// deadline is interrupted long before it, in bubble time.
+func TestInterruptInABubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ns := newNS(t, WithCred(Cred{PID: 5, Caps: AllCaps}))
+		id := fullQueue(t, ns, 1, msg{1, "x"})
+		q, err := ns.Lookup(id)
+		require.NoError(t, err)
+		recv := make(chan error, 1)
+		send := make(chan error, 1)
+		go func() { _, _, err := ns.Msgrcv(id, nil, 7, 0); recv <- err }()
+		go func() {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+			defer cancel()
+			send <- q.Send(ctx, 2, []byte("y"), 0)
+		}()
+		synctest.Wait()
+		start := time.Now()
+		time.Sleep(time.Minute)
+		assert.Equal(t, 2, ns.Interrupt(5))
+		assert.Equal(t, syscall.EINTR, <-recv)
+		assert.ErrorIs(t, <-send, syscall.EINTR)
+		assert.Equal(t, time.Minute, time.Since(start))
+		assert.Equal(t, []msg{{1, "x"}}, contents(t, ns, id))
+	})
 }

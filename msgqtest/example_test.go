@@ -102,3 +102,51 @@ func TestConsumeGivesUpAfterAMinute(t *testing.T) {
 		q.Remove()
 	})
 }
+
+// Producer is the README's code under test: it sends jobs on a SysV queue
+// through msgq.IPC, the kernel's in production.
+type Producer struct {
+	IPC msgq.IPC
+	ID  int
+}
+
+func (p *Producer) Send(job []byte) error {
+	for {
+		err := p.IPC.Msgsnd(p.ID, 1, job, 0)
+		if err == syscall.EINTR { // Linux never restarts msgsnd after a signal handler
+			continue
+		}
+		return err
+	}
+}
+
+// The README's test of it.
+func TestProducerRetriesOnEINTR(t *testing.T) {
+	ns := msgqtest.New(t, msgq.WithCred(msgq.Cred{UID: 1000, GID: 1000, PID: 7}))
+	id, err := ns.Msgget(msgq.IPC_PRIVATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := msgq.MsqidDS{Perm: msgq.IPCPerm{UID: 1000, GID: 1000, Mode: 0o600}, Qbytes: 4}
+	if _, err := ns.Msgctl(id, msgq.IPC_SET, &ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Msgsnd(id, 1, []byte("full"), 0); err != nil {
+		t.Fatal(err)
+	}
+
+	p := &Producer{IPC: ns, ID: id}
+	done := make(chan error)
+	go func() { done <- p.Send([]byte("job")) }()
+	msgqtest.WaitBlocked(t, ns, id, 1)
+	if n := ns.Interrupt(7); n != 1 {
+		t.Fatalf("Interrupt = %d, want 1", n)
+	}
+	msgqtest.WaitBlocked(t, ns, id, 1)
+	if _, _, err := ns.Msgrcv(id, make([]byte, 4), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
