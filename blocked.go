@@ -10,7 +10,8 @@ import (
 )
 
 // Call is one call on a namespace: what WithFaults sees before a call
-// runs, and what Blocked reports of a call that waits.
+// runs, what Blocked reports of a call that waits, and what WithTrace
+// reports (TraceEntry) of a call that finished.
 type Call struct {
 	Op    string // "msgget", "msgsnd", "msgrcv", "msgctl"
 	Cred  Cred
