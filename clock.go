@@ -43,8 +43,16 @@ func inBubble() bool { return !hasMonotonic(time.Now()) }
 // strips it, and Times compare equal with == only if that changed nothing.
 func hasMonotonic(t time.Time) bool { return t != t.Round(0) }
 
-// now reads the namespace's clock, in whole seconds.
+// now reads the namespace's clock, in whole seconds. The shared clock's
+// fast path is written out here so that a stamp costs no call.
 func (core *nsCore) now() time.Time {
+	if shared.state.Load() == clockUsed|clockTicking && core.clock == nil {
+		return *shared.cur.Load()
+	}
+	return core.slowNow()
+}
+
+func (core *nsCore) slowNow() time.Time {
 	if core.clock == nil {
 		return shared.now()
 	}
@@ -96,13 +104,19 @@ func (c *bubbleClock) now() time.Time {
 
 // coarseClock is the shared clock of the namespaces made outside a bubble.
 type coarseClock struct {
-	cur     atomic.Pointer[time.Time] // time.Now() truncated to the second, at the last refresh
-	used    atomic.Bool               // read since the last tick
-	ticking atomic.Bool               // the timer is armed
+	cur   atomic.Pointer[time.Time] // time.Now() truncated to the second, at the last refresh
+	state atomic.Uint32             // clockUsed, clockTicking
 
 	once  sync.Once
 	timer *time.Timer // made by start, outside any bubble
 }
+
+// The bits of coarseClock.state. The clock's time is read from cur alone
+// while both are set: one atomic load (and a plain one on most machines).
+const (
+	clockUsed    = 1 << iota // read since the last tick
+	clockTicking             // the timer is armed
+)
 
 var shared coarseClock
 
@@ -117,14 +131,14 @@ func (c *coarseClock) start() {
 }
 
 func (c *coarseClock) now() time.Time {
-	if c.used.Load() && c.ticking.Load() {
+	if c.state.Load() == clockUsed|clockTicking {
 		return *c.cur.Load()
 	}
 	return c.refresh()
 }
 
 // refresh is now when the clock was not read since the last tick, or has
-// stopped: it reads time.Now and starts the timer if it is stopped. From
+// stopped: it reads time.Now, and starts the timer if it is stopped. From
 // inside a bubble (a namespace made outside one, used in one) it reads
 // only the cached time: the bubble's clock must not leak into the shared
 // one, and the timer is not the bubble's to start.
@@ -136,16 +150,12 @@ func (c *coarseClock) refresh() time.Time {
 		}
 		return time.Time{} // unreachable: start published a time
 	}
-	c.used.Store(true)
-	if !c.ticking.Load() {
-		now := c.publish(t.Truncate(time.Second))
-		if c.ticking.CompareAndSwap(false, true) {
-			c.start() // a no-op but for a coarseClock made by a test
-			c.timer.Reset(untilNextSecond(t))
-		}
-		return now
+	now := c.publish(t.Truncate(time.Second))
+	if c.state.Or(clockUsed|clockTicking)&clockTicking == 0 {
+		c.start() // a no-op but for a coarseClock made by a test
+		c.timer.Reset(untilNextSecond(t))
 	}
-	return *c.cur.Load()
+	return now
 }
 
 // untilNextSecond is how long after t the next second begins, plus a
@@ -170,13 +180,14 @@ func (c *coarseClock) publish(t time.Time) time.Time {
 }
 
 // tick refreshes the clock as a second begins, and keeps the timer running
-// only if the clock was read since the last tick.
+// only if the clock was read since the last tick. A reader that comes in
+// as the timer stops either finds it still ticking (and the CAS fails, so
+// it keeps ticking) or finds it stopped and starts it.
 func (c *coarseClock) tick() {
 	t := time.Now()
 	c.publish(t.Truncate(time.Second))
-	if c.used.Swap(false) {
-		c.timer.Reset(untilNextSecond(t))
+	if c.state.And(^uint32(clockUsed))&clockUsed == 0 && c.state.CompareAndSwap(clockTicking, 0) {
 		return
 	}
-	c.ticking.Store(false)
+	c.timer.Reset(untilNextSecond(t))
 }

@@ -222,3 +222,28 @@ func TestSynctestFirstUseInABubble(t *testing.T) {
 	require.NoError(t, err, "child:\n%s", out)
 	assert.Contains(t, string(out), "PASS")
 }
+
+// TestCoarseClockTicksOnlyWhileRead steps a shared-style clock by hand (its
+// timer runs nothing): a read starts it, a tick after a read keeps it
+// ticking, a tick after none stops it, and the next read starts it again.
+func TestCoarseClockTicksOnlyWhileRead(t *testing.T) {
+	var c coarseClock
+	c.once.Do(func() {})
+	c.timer = time.AfterFunc(time.Hour, func() {})
+	defer c.timer.Stop()
+	c.publish(time.Unix(100, 0))
+
+	assert.Equal(t, uint32(0), c.state.Load(), "stopped until read")
+	got := c.now()
+	assert.Zero(t, got.Nanosecond())
+	assert.Greater(t, got.Year(), 2020, "a read while stopped reads time.Now")
+	assert.Equal(t, uint32(clockUsed|clockTicking), c.state.Load(), "and starts the timer")
+	assert.Equal(t, got, c.now(), "the fast path reads the cached second")
+
+	c.tick()
+	assert.Equal(t, uint32(clockTicking), c.state.Load(), "read since the last tick: keeps ticking")
+	c.tick()
+	assert.Equal(t, uint32(0), c.state.Load(), "not read for a whole tick: stops")
+	c.now()
+	assert.Equal(t, uint32(clockUsed|clockTicking), c.state.Load(), "read again: ticking again")
+}
