@@ -2,7 +2,8 @@
 // queues on msgq: a namespace per test that checks, when the test ends,
 // that no call was left blocked in it (New), stricter checks for the end
 // (AtEnd), a wait for callers to block (WaitBlocked), and ready-made fault
-// hooks for msgq.WithFaults (faults.go) that compose.
+// hooks for msgq.WithFaults that compose (FailNth, FailIf, FailRandom,
+// When, Chain).
 //
 // A typical test hands the namespace to the code under test as an
 // msgq.IPC (the kernel backend, package kernel, serves the same interface
