@@ -97,28 +97,29 @@ func (ns *Namespace) WithoutHooks() *Namespace {
 	return ns.bare
 }
 
-// A span is one hooked call in progress.
+// A span is one hooked call in progress. It lives on its caller's stack.
 type span struct {
 	h       *hooks
 	e       TraceEntry
-	blocked time.Duration // how long the call waited, added up by waitMessage
+	blocked *time.Duration // when tracing: how long the call waited, added up by waitMessage
 }
 
 // begin starts a hooked call (text is msgsnd's): it runs the faults and,
 // when one fails the call, finishes the span with its error, which it
 // returns.
-func (ns *Namespace) begin(c Call, text []byte) (*span, error) {
+func (ns *Namespace) begin(c Call, text []byte) (span, error) {
 	c.Cred = c.Cred.clone()
-	s := &span{h: ns.core.hooks, e: TraceEntry{Call: c}}
+	s := span{h: ns.core.hooks, e: TraceEntry{Call: c}}
 	if s.h.timed {
 		s.e.Start = time.Now()
 		s.e.Text = copyText(text)
+		s.blocked = new(time.Duration)
 	}
 	for _, f := range s.h.faults {
 		if err := f(c); err != nil {
 			s.e.Injected = true
 			s.end(-1, err)
-			return nil, err
+			return s, err
 		}
 	}
 	return s, nil
@@ -129,7 +130,7 @@ func (s *span) context(ctx context.Context) context.Context {
 	if !s.h.timed {
 		return ctx
 	}
-	return context.WithValue(ctx, blockedKey{}, &s.blocked)
+	return context.WithValue(ctx, blockedKey{}, s.blocked)
 }
 
 // end reports the finished call to the trace.
@@ -137,7 +138,7 @@ func (s *span) end(result int, err error) {
 	if !s.h.timed {
 		return
 	}
-	s.e.Result, s.e.Err, s.e.Blocked = result, err, s.blocked
+	s.e.Result, s.e.Err, s.e.Blocked = result, err, *s.blocked
 	if err != nil {
 		s.e.Result = -1
 	}

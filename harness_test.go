@@ -448,3 +448,34 @@ func TestTraceBlockingTime(t *testing.T) {
 		}, lines)
 	})
 }
+
+// BenchmarkHooks is W1 (a send and a receive, neither waiting) on a
+// namespace without hooks, with a fault hook that fails nothing, and with
+// a trace that drops its entries: what the hooks cost when they are on.
+func BenchmarkHooks(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"none", nil},
+		{"faults", []Option{WithFaults(func(Call) error { return nil })}},
+		{"trace", []Option{WithTrace(func(TraceEntry) {})}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ns := NewNamespace(bc.opts...)
+			q, err := ns.Get(IPC_PRIVATE, IPC_CREAT|0o600)
+			require.NoError(b, err)
+			ctx := context.Background()
+			text, buf := make([]byte, 64), make([]byte, 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := q.Send(ctx, 1, text, 0); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := q.RecvInto(ctx, buf, 0, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
