@@ -76,3 +76,34 @@ func BenchmarkMemory(b *testing.B) {
 	}
 	b.ReportMetric(per, "B/msg")
 }
+
+// BenchmarkW9Create creates 10,000 / 100,000 / 1,000,000 private queues
+// in a fresh namespace per op (see ns/queue).
+func BenchmarkW9Create(b *testing.B) {
+	for _, n := range workload.Scales {
+		b.Run(workload.Named("queues", n), func(b *testing.B) { workload.W9Create(b, n) })
+	}
+}
+
+// BenchmarkW9Random sends and receives on a queue picked at random among
+// 10,000 / 100,000 / 1,000,000.
+func BenchmarkW9Random(b *testing.B) {
+	for _, n := range workload.Scales {
+		b.Run(workload.Named("queues", n), func(b *testing.B) { workload.W9Random(b, n) })
+	}
+}
+
+// BenchmarkW9Memory reports the heap bytes per queue, empty (B/queue) and
+// once each queue has carried one message (B/drained), at each scale.
+func BenchmarkW9Memory(b *testing.B) {
+	for _, n := range workload.Scales {
+		b.Run(workload.Named("queues", n), func(b *testing.B) {
+			var s workload.Scale
+			for b.Loop() {
+				s = workload.MeasureScale(n)
+			}
+			b.ReportMetric(s.EmptyBytes, "B/queue")
+			b.ReportMetric(s.DrainedBytes, "B/drained")
+		})
+	}
+}

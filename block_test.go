@@ -79,8 +79,10 @@ func waiting(t *testing.T, ns *Namespace, id int) (senders, receivers int) {
 	q, err := ns.core.ids.lockID(int32(id))
 	require.NoError(t, err)
 	defer q.mu.Unlock()
-	eachIn(&q.senders, func(*waiter) { senders++ })
-	q.receivers.each(func(*waiter) { receivers++ })
+	if ws := q.waits; ws != nil {
+		eachIn(&ws.senders, func(*waiter) { senders++ })
+		ws.receivers.each(func(*waiter) { receivers++ })
+	}
 	return senders, receivers
 }
 
@@ -539,4 +541,20 @@ func TestBlockedCallsManyTypes(t *testing.T) {
 		assert.Equal(t, result{n: len(fmt.Sprint(i + 1)), mtype: int64(i + 1), text: fmt.Sprint(i + 1)}, await(t, ch))
 	}
 	assert.Equal(t, []msg{}, contents(t, ns, id))
+
+	// Again, with few types (searched in order) and then more (indexed),
+	// after the empty lists of the first round were swept away.
+	for _, n := range []int{5, 12} {
+		chans = chans[:0]
+		for i := range n {
+			chans = append(chans, recvAsync(ns, id, 10, int64(100+i), 0))
+		}
+		waitFor(t, ns, id, 0, n)
+		for i := n - 1; i >= 0; i-- {
+			require.NoError(t, ns.Msgsnd(id, int64(100+i), []byte("x"), 0))
+		}
+		for i, ch := range chans {
+			assert.Equal(t, result{n: 1, mtype: int64(100 + i), text: "x"}, await(t, ch), "round of %d", n)
+		}
+	}
 }

@@ -89,17 +89,21 @@ func (ns *Namespace) Interrupt(pid int32) int {
 // unlock. Removing a blocked sender makes no room, so nobody else can
 // proceed because of it, as when a sender's context ends.
 func (q *queue) interrupt(pid int32) int {
+	ws := q.waits
+	if ws == nil {
+		return 0
+	}
 	n := 0
-	eachIn(&q.senders, func(w *waiter) {
+	eachIn(&ws.senders, func(w *waiter) {
 		if w.cred.PID == pid {
-			q.senders.remove(w)
+			ws.senders.remove(w)
 			q.finish(w, syscall.EINTR)
 			n++
 		}
 	})
-	q.receivers.each(func(w *waiter) {
+	ws.receivers.each(func(w *waiter) {
 		if w.cred.PID == pid {
-			q.receivers.remove(w)
+			ws.receivers.remove(w)
 			q.finish(w, syscall.EINTR)
 			n++
 		}
@@ -110,7 +114,11 @@ func (q *queue) interrupt(pid int32) int {
 // appendBlocked appends the queue's blocked calls to calls. The slot lock
 // must be held.
 func (q *queue) appendBlocked(calls []Call) []Call {
-	for w := q.senders.head; w != nil; w = w.next {
+	ws := q.waits
+	if ws == nil {
+		return calls
+	}
+	for w := ws.senders.head; w != nil; w = w.next {
 		calls = append(calls, Call{
 			Op: "msgsnd", Cred: w.cred.clone(), ID: q.id,
 			Type: w.msg.mtype, Size: len(w.msg.text), Flags: int(w.flags),
@@ -118,7 +126,7 @@ func (q *queue) appendBlocked(calls []Call) []Call {
 	}
 	start := len(calls)
 	var order []uint64
-	q.receivers.each(func(w *waiter) {
+	ws.receivers.each(func(w *waiter) {
 		calls = append(calls, Call{
 			Op: "msgrcv", Cred: w.cred.clone(), ID: q.id,
 			Type: w.typ, Size: w.size, Flags: int(w.flags),
@@ -142,8 +150,12 @@ func (q *queue) appendBlocked(calls []Call) []Call {
 // nBlocked is the number of calls blocked on the queue. The slot lock must
 // be held.
 func (q *queue) nBlocked() int {
-	n := q.receivers.n
-	for w := q.senders.head; w != nil; w = w.next {
+	ws := q.waits
+	if ws == nil {
+		return 0
+	}
+	n := ws.receivers.n
+	for w := ws.senders.head; w != nil; w = w.next {
 		n++
 	}
 	return n

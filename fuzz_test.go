@@ -1,8 +1,10 @@
 package msgq
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -95,7 +97,7 @@ func waitingAnywhere(ns *Namespace) bool {
 	defer ns.core.mu.Unlock()
 	waiting := false
 	ns.core.ids.each(func(q *queue) {
-		waiting = waiting || q.senders.head != nil || q.receivers.n > 0
+		waiting = waiting || q.nBlocked() > 0
 	})
 	return waiting
 }
@@ -114,6 +116,56 @@ func verdict(t *testing.T, ns *Namespace, call string, err error) {
 	}
 }
 
+// outOfCInt reports whether any of v is outside C's int: such an argument
+// must fail the call with EINVAL before anything else, changing nothing.
+func outOfCInt(v ...int) bool {
+	for _, x := range v {
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return true
+		}
+	}
+	return false
+}
+
+// fingerprint is everything a call could change in a fuzz namespace: each
+// queue's IPC_STAT and messages (read with MSG_COPY), by table index.
+func fingerprint(ns *Namespace) string {
+	root := ns.As(Root)
+	var b strings.Builder
+	for idx := range minCycle {
+		var ds MsqidDS
+		id, err := root.Msgctl(idx, MSG_STAT_ANY, &ds)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%d %+v\n", id, ds)
+		buf := make([]byte, 1<<10)
+		for k := int64(0); ; k++ {
+			n, mtype, err := root.Msgrcv(id, buf, k, IPC_NOWAIT|MSG_COPY)
+			if err != nil {
+				break
+			}
+			fmt.Fprintf(&b, "  %d %q\n", mtype, buf[:n])
+		}
+	}
+	return b.String()
+}
+
+// checkCInt fails the test if a call given an argument outside C's int did
+// anything but fail with EINVAL.
+func checkCInt(t *testing.T, before string, ns *Namespace, call string, err error, args ...int) {
+	t.Helper()
+	if !outOfCInt(args...) {
+		return
+	}
+	if err != syscall.EINVAL {
+		t.Fatalf("%s with an argument outside C's int returned %v, want EINVAL", call, err)
+	}
+	if after := fingerprint(ns); after != before {
+		t.Fatalf("%s with an argument outside C's int changed the namespace:\nbefore %s\nafter  %s", call, before, after)
+	}
+}
+
 // who picks one of the test identities, or Root.
 func who(n uint8) Cred {
 	return []Cred{owner, creator, member, suppl, stranger, rootNoCaps, Root}[int(n)%7]
@@ -124,11 +176,14 @@ func FuzzMsgget(f *testing.F) {
 	f.Add(int32(0), IPC_CREAT|0o777, uint8(4))
 	f.Add(int32(3), IPC_CREAT|IPC_EXCL, uint8(1))
 	f.Add(int32(-1), math.MinInt, uint8(6))
+	f.Add(int32(0), 1<<32|IPC_CREAT|0o600, uint8(0))
+	f.Add(int32(1), math.MinInt32-1, uint8(0))
 	f.Fuzz(func(t *testing.T, key int32, flg int, as uint8) {
 		ns := fuzzNS(t)
-		before := qnum(ns)
+		before, print := qnum(ns), fingerprint(ns)
 		id, err := ns.As(who(as)).Msgget(Key(key), flg)
 		verdict(t, ns, "msgget", err)
+		checkCInt(t, print, ns, "msgget", err, flg)
 		if (err == nil) != (id >= 0) {
 			t.Fatalf("msgget returned %d, %v", id, err)
 		}
@@ -143,15 +198,19 @@ func FuzzMsgsnd(f *testing.F) {
 	f.Add(2, int64(math.MaxInt64), 60, 0, uint8(0))
 	f.Add(-1, int64(-5), 200, math.MaxInt, uint8(3))
 	f.Add(1<<15, int64(0), 0, 0, uint8(6))
+	f.Add(1<<32, int64(1), 1, IPC_NOWAIT, uint8(0))
+	f.Add(0, int64(1), 1, 1<<32|IPC_NOWAIT, uint8(0))
+	f.Add(math.MaxInt32+1, int64(1), 1, math.MinInt64, uint8(0))
 	f.Fuzz(func(t *testing.T, id int, mtype int64, size int, flg int, as uint8) {
 		if size < 0 || size > 1<<16 {
 			size = int(uint(size) % (1 << 16))
 		}
 		ns := fuzzNS(t)
-		before := qnum(ns)
+		before, print := qnum(ns), fingerprint(ns)
 		var err error
 		removed := bounded(t, ns, func() { err = ns.As(who(as)).Msgsnd(id, mtype, make([]byte, size), flg) })
 		verdict(t, ns, "msgsnd", err)
+		checkCInt(t, print, ns, "msgsnd", err, id, flg)
 		if removed {
 			if err != syscall.EIDRM {
 				t.Fatalf("a msgsnd blocked at IPC_RMID returned %v", err)
@@ -170,16 +229,20 @@ func FuzzMsgrcv(f *testing.F) {
 	f.Add(0, 100, int64(1), MSG_COPY|IPC_NOWAIT, uint8(0))
 	f.Add(0, 0, int64(math.MinInt64), MSG_EXCEPT|IPC_NOWAIT, uint8(6))
 	f.Add(-1, -1, int64(math.MaxInt64), math.MinInt, uint8(4))
+	f.Add(1<<32+1, 10, int64(0), IPC_NOWAIT, uint8(0))
+	f.Add(0, 10, int64(0), 1<<32|IPC_NOWAIT, uint8(0))
+	f.Add(math.MinInt32-1, 10, int64(0), math.MaxInt64, uint8(0))
 	f.Fuzz(func(t *testing.T, id int, size int, msgtyp int64, flg int, as uint8) {
 		if size < 0 || size > 1<<16 {
 			size = int(uint(size) % (1 << 16))
 		}
 		ns := fuzzNS(t)
-		before := qnum(ns)
+		before, print := qnum(ns), fingerprint(ns)
 		var n int
 		var err error
 		removed := bounded(t, ns, func() { n, _, err = ns.As(who(as)).Msgrcv(id, make([]byte, size), msgtyp, flg) })
 		verdict(t, ns, "msgrcv", err)
+		checkCInt(t, print, ns, "msgrcv", err, id, flg)
 		if removed {
 			if err != syscall.EIDRM {
 				t.Fatalf("a msgrcv blocked at IPC_RMID returned %v", err)
@@ -202,15 +265,19 @@ func FuzzMsgctl(f *testing.F) {
 	f.Add(1, IPC_RMID, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(4))
 	f.Add(1<<15, MSG_STAT, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(5))
 	f.Add(-1, math.MaxInt, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6))
+	f.Add(1<<32, IPC_RMID, true, uint16(0), uint64(0), uint32(0), uint32(0), uint8(6))
+	f.Add(0, 1<<32|IPC_SET, false, uint16(0o777), uint64(100), uint32(1000), uint32(1000), uint8(6))
+	f.Add(math.MaxInt64, IPC_STAT, false, uint16(0), uint64(0), uint32(0), uint32(0), uint8(0))
 	f.Fuzz(func(t *testing.T, id int, cmd int, nilBuf bool, mode uint16, qbytes uint64, uid, gid uint32, as uint8) {
 		ns := fuzzNS(t)
 		var buf *MsqidDS
 		if !nilBuf {
 			buf = &MsqidDS{Perm: IPCPerm{UID: uid, GID: gid, Mode: mode}, Qbytes: qbytes}
 		}
-		before := qnum(ns)
+		before, print := qnum(ns), fingerprint(ns)
 		r, err := ns.As(who(as)).Msgctl(id, cmd, buf)
 		verdict(t, ns, "msgctl", err)
+		checkCInt(t, print, ns, "msgctl", err, id, cmd)
 		if (err == nil) != (r >= 0) {
 			t.Fatalf("msgctl returned %d, %v", r, err)
 		}
@@ -224,14 +291,17 @@ func FuzzMsgctlInfo(f *testing.F) {
 	f.Add(IPC_INFO, false)
 	f.Add(MSG_INFO, true)
 	f.Add(math.MinInt, false)
+	f.Add(1<<32|MSG_INFO, false)
 	f.Fuzz(func(t *testing.T, cmd int, nilBuf bool) {
 		ns := fuzzNS(t)
 		var buf *MsgInfo
 		if !nilBuf {
 			buf = new(MsgInfo)
 		}
+		print := fingerprint(ns)
 		r, err := ns.MsgctlInfo(cmd, buf)
 		verdict(t, ns, "msgctlinfo", err)
+		checkCInt(t, print, ns, "msgctlinfo", err, cmd)
 		if err == nil && (r != 2 || buf.Msgpool == 0) {
 			t.Fatalf("MsgctlInfo returned %d, %+v", r, *buf)
 		}

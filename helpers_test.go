@@ -26,7 +26,7 @@ type fakeClock struct {
 }
 
 func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	return &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.Local)} // Local, as IPC_STAT reports times
 }
 
 func (c *fakeClock) now() time.Time {

@@ -16,9 +16,11 @@ const (
 	idShiftExtended = 24
 	maxMsgMni       = 1 << idShiftExtended
 
-	minCycle         = 64      // Linux ipc_min_cycle: indices cycle through at least this many
-	minCycleExtended = 64 * 64 // and this many under ipcmni_extend (IPCMNI_EXTEND_MIN_CYCLE)
-	initialSlots     = 16      // the table starts this small and doubles as it fills
+	minCycle         = 64              // Linux ipc_min_cycle: indices cycle through at least this many
+	minCycleExtended = 64 * 64         // and this many under ipcmni_extend (IPCMNI_EXTEND_MIN_CYCLE)
+	chunkShift       = 6               // slots are allocated in chunks of 1<<chunkShift
+	chunkSlots       = 1 << chunkShift // slots in a chunk
+	initialSlots     = chunkSlots      // the table starts this small and doubles as it fills
 )
 
 // slot is one entry of the id table. Its mutex is the lock of the queue it
@@ -28,12 +30,22 @@ type slot struct {
 	q  *queue // guarded by mu; changed only with the namespace lock held too
 }
 
-// slotTable is one published generation of the table. It is never changed
-// after it is published: growth publishes a longer one holding the same
-// *slot values, so a slot and its lock outlive every table that names it.
+// slotTable is one published generation of the table: its slots, in
+// chunks of chunkSlots. Growth publishes a longer one holding the same
+// chunks, so a slot and its lock outlive every table that names it. A
+// chunk is allocated the first time one of its indices is handed out; its
+// entry is set once, under the namespace lock, in the newest table, and
+// never changes after that. Chunks keep a lookup to one cache miss for the
+// slot itself: the array of chunk pointers is small enough to stay cached
+// (16,384 entries for a million queues).
 type slotTable struct {
-	slots []*slot // len is a power of two
+	chunks []atomic.Pointer[slotChunk] // len is a power of two; nil until first used
 }
+
+type slotChunk [chunkSlots]slot
+
+// size is the number of slots the table can hold.
+func (st *slotTable) size() int { return len(st.chunks) << chunkShift }
 
 // idTable maps ids to queues. Lookups by id take no namespace-wide lock:
 // they load the current table atomically, index it and lock one slot.
@@ -63,21 +75,22 @@ func newIDTable(msgMni int) *idTable {
 	}
 	t.mni = 1 << t.shift
 	t.seqMax = math.MaxInt32 >> t.shift
-	slots := make([]*slot, initialSlots)
-	for i := range slots {
-		slots[i] = new(slot)
-	}
-	t.table.Store(&slotTable{slots: slots})
+	t.table.Store(&slotTable{chunks: make([]atomic.Pointer[slotChunk], initialSlots/chunkSlots)})
 	return t
 }
 
-// slotAt returns the slot at index idx, or nil past the end of the table.
+// slotAt returns the slot at index idx, or nil past the end of the table
+// or in a chunk never used.
 func (t *idTable) slotAt(idx int) *slot {
-	slots := t.table.Load().slots
-	if idx < 0 || idx >= len(slots) {
+	chunks := t.table.Load().chunks
+	if idx < 0 || idx>>chunkShift >= len(chunks) {
 		return nil
 	}
-	return slots[idx]
+	c := chunks[idx>>chunkShift].Load()
+	if c == nil {
+		return nil
+	}
+	return &c[idx&(chunkSlots-1)]
 }
 
 // index is the table index an id names (Linux ipcid_to_idx).
@@ -155,7 +168,7 @@ func (t *idTable) add(q *queue, limit int) error {
 	t.growTo(idx + 1)
 	q.id = t.seq<<t.shift | idx
 	q.perm.seq = uint16(t.seq)
-	s := t.table.Load().slots[idx]
+	s := t.makeSlot(idx)
 	q.mu = &s.mu
 	s.mu.Lock()
 	s.q = q
@@ -167,10 +180,20 @@ func (t *idTable) add(q *queue, limit int) error {
 	return nil
 }
 
+// makeSlot returns the slot at idx, allocating its chunk if it has none.
+// The table must hold idx and the namespace lock must be held.
+func (t *idTable) makeSlot(idx int) *slot {
+	entry := &t.table.Load().chunks[idx>>chunkShift]
+	if entry.Load() == nil {
+		entry.Store(new(slotChunk))
+	}
+	return t.slotAt(idx)
+}
+
 // remove frees q's index. The namespace lock and q's slot lock must be held.
 func (t *idTable) remove(q *queue) {
 	idx := t.index(int32(q.id))
-	t.table.Load().slots[idx].q = nil
+	t.slotAt(idx).q = nil
 	t.setUsed(idx, false)
 	t.inUse--
 	for t.maxIdx >= 0 && !t.isUsed(t.maxIdx) {
@@ -188,20 +211,19 @@ func (t *idTable) highestIndex() int {
 // shares the existing slots, so concurrent lookups in the old one stay
 // correct; it is published with one atomic store.
 func (t *idTable) growTo(n int) {
-	old := t.table.Load().slots
-	if n <= len(old) {
+	old := t.table.Load()
+	if n <= old.size() {
 		return
 	}
-	size := len(old)
-	for size < n {
+	size := len(old.chunks)
+	for size<<chunkShift < n {
 		size *= 2
 	}
-	slots := make([]*slot, size)
-	copy(slots, old)
-	for i := len(old); i < size; i++ {
-		slots[i] = new(slot)
+	chunks := make([]atomic.Pointer[slotChunk], size)
+	for i := range old.chunks {
+		chunks[i].Store(old.chunks[i].Load())
 	}
-	t.table.Store(&slotTable{slots: slots})
+	t.table.Store(&slotTable{chunks: chunks})
 }
 
 // findFree returns the lowest unused index in [from, end), or -1.
@@ -243,12 +265,11 @@ func (t *idTable) setUsed(idx int, used bool) {
 // each calls f for every queue in index order, with the queue's slot locked.
 // The namespace lock must be held, so that no queue comes or goes.
 func (t *idTable) each(f func(q *queue)) {
-	slots := t.table.Load().slots
 	for idx := 0; idx <= t.maxIdx; idx++ {
 		if !t.isUsed(idx) {
 			continue
 		}
-		s := slots[idx]
+		s := t.slotAt(idx)
 		s.mu.Lock()
 		f(s.q)
 		s.mu.Unlock()

@@ -72,17 +72,25 @@ func (q *queue) check() error {
 	}
 
 	// Each type's FIFO holds its messages in arrival order.
-	inLists, empty := 0, 0
-	for mtype, l := range s.types {
-		if l.mtype != mtype {
-			fail("list for type %d says %d", mtype, l.mtype)
+	inLists, empty, lists := 0, 0, 0
+	if s.types == nil && s.last != nil && s.count > 0 && s.last.head == nil {
+		fail("one list, empty, but %d messages", s.count)
+	}
+	if s.types != nil && s.last != nil && s.types[s.last.mtype] != s.last {
+		fail("the last list, of type %d, is not in the map", s.last.mtype)
+	}
+	s.eachList(func(l *typeList) {
+		lists++
+		mtype := l.mtype
+		if s.types != nil && s.types[mtype] != l {
+			fail("list for type %d is not the map's", mtype)
 		}
 		if l.head == nil {
 			empty++
 			if l.tail != nil {
 				fail("empty list for type %d has a tail", mtype)
 			}
-			continue
+			return
 		}
 		var last *message
 		for m := l.head; m != nil; m = m.next {
@@ -98,7 +106,7 @@ func (q *queue) check() error {
 		if last != l.tail {
 			fail("type %d list tail is not its last message", mtype)
 		}
-	}
+	})
 	if inLists != s.count {
 		fail("type lists hold %d messages, count says %d", inLists, s.count)
 	}
@@ -107,12 +115,13 @@ func (q *queue) check() error {
 	}
 
 	// The heaps, where kept, hold exactly the non-empty lists, in order.
-	for k, h := range s.heaps {
-		if !s.kept[k] {
+	for k := range 2 {
+		if s.heaps == nil || !s.heaps.kept[k] {
 			continue
 		}
-		if len(h.lists) != len(s.types)-empty {
-			fail("heap %d holds %d lists, %d are non-empty", k, len(h.lists), len(s.types)-empty)
+		h := &s.heaps.h[k]
+		if len(h.lists) != lists-empty {
+			fail("heap %d holds %d lists, %d are non-empty", k, len(h.lists), lists-empty)
 		}
 		for i, l := range h.lists {
 			if l.head == nil || int(l.pos[k]) != i {
@@ -125,20 +134,22 @@ func (q *queue) check() error {
 	}
 
 	// Every waiter on a list is still waiting.
-	n := 0
-	q.receivers.each(func(w *waiter) {
-		n++
-		if w.done {
-			fail("a finished receiver is still listed")
+	if ws := q.waits; ws != nil {
+		n := 0
+		ws.receivers.each(func(w *waiter) {
+			n++
+			if w.done {
+				fail("a finished receiver is still listed")
+			}
+		})
+		if n != ws.receivers.n {
+			fail("%d receivers listed, n says %d", n, ws.receivers.n)
 		}
-	})
-	if n != q.receivers.n {
-		fail("%d receivers listed, n says %d", n, q.receivers.n)
+		eachIn(&ws.senders, func(w *waiter) {
+			if w.done || w.msg == nil {
+				fail("a listed sender is finished or has no message")
+			}
+		})
 	}
-	eachIn(&q.senders, func(w *waiter) {
-		if w.done || w.msg == nil {
-			fail("a listed sender is finished or has no message")
-		}
-	})
 	return errors.Join(errs...)
 }

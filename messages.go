@@ -1,5 +1,7 @@
 package msgq
 
+import "sync"
+
 // The messages of one queue, kept so that every msgrcv selection mode but
 // MSG_COPY finds its message in time independent of the queue's depth.
 //
@@ -15,6 +17,13 @@ package msgq
 // MSG_EXCEPT, so each heap is built on the first receive that needs it
 // and kept up from then on. MSG_COPY, which names a message by its
 // position in arrival order, walks the ring from whichever end is nearer.
+//
+// An empty queue costs little: the type map is made only when a second
+// type appears (one type lives in last alone), the heaps only when first
+// needed, the ring lives in the store itself until the queue first holds
+// more than firstRing messages, and message storage is recycled
+// through one pool for the whole process (messagePool), not per queue, so
+// that a drained queue pins no message.
 //
 // Nothing here locks: the store belongs to its queue and is guarded by the
 // queue's slot lock.
@@ -49,30 +58,33 @@ type listHeap struct {
 type msgStore struct {
 	count int // number of messages
 
-	ring       []*message // arrival order; nil marks a message taken from the middle
-	head, tail uint64     // messages have seq in [head, tail)
+	ring       []*message          // arrival order; nil marks a message taken from the middle
+	head, tail uint64              // messages have seq in [head, tail)
+	small      [firstRing]*message // the ring until it first grows: no allocation, no cache miss
 
-	types   map[int64]*typeList // every type present, and some recently empty
-	last    *typeList           // the list used last: most sends repeat a type
-	nEmpty  int                 // empty lists still in types
-	heaps   [2]listHeap
-	kept    [2]bool  // whether heaps[byType], heaps[byAge] are built and kept up
-	free    *message // recycled messages, linked by next
-	nFree   int
-	freeCap int // bytes of text capacity held by the free list
+	// Every type's list: while types is nil there is at most one, last.
+	types  map[int64]*typeList // every type present, and some recently empty
+	last   *typeList           // the list used last: most sends repeat a type
+	nEmpty int                 // empty lists kept (in types, or last)
+	heaps  *storeHeaps         // nil until a receive first needs a heap
+}
+
+// storeHeaps are the two heaps over a store's lists, each built on the
+// first receive that needs it and kept up from then on.
+type storeHeaps struct {
+	h    [2]listHeap
+	kept [2]bool // whether h[byType], h[byAge] are built and kept up
 }
 
 const (
-	minRing      = 16
-	maxFreeMsgs  = 1024    // recycled messages kept per queue, at most
-	maxFreeBytes = 1 << 20 // and the text capacity they may hold
+	firstRing = 2  // the ring of a queue's first message
+	minRing   = 16 // a ring that has grown shrinks no further than this
 )
 
-func (s *msgStore) init() {
-	s.types = make(map[int64]*typeList)
-	s.heaps[byType].order = byType
-	s.heaps[byAge].order = byAge
-}
+// messagePool recycles messages with their text buffers across every
+// queue and namespace, so that a send after a receive allocates nothing
+// and a drained queue keeps no message of its own.
+var messagePool = sync.Pool{New: func() any { return new(message) }}
 
 // list returns the FIFO for mtype, creating it if need be.
 func (s *msgStore) list(mtype int64) *typeList {
@@ -82,26 +94,37 @@ func (s *msgStore) list(mtype int64) *typeList {
 	l := s.types[mtype]
 	if l == nil {
 		l = &typeList{mtype: mtype, pos: [2]int32{-1, -1}}
-		s.types[mtype] = l
+		if s.types == nil && s.last != nil {
+			// A second type: from now on the lists live in the map.
+			s.types = map[int64]*typeList{s.last.mtype: s.last}
+		}
+		if s.types != nil {
+			s.types[mtype] = l
+		}
 		s.nEmpty++
 	}
 	s.last = l
 	return l
 }
 
+// eachList calls f for every list the store keeps.
+func (s *msgStore) eachList(f func(l *typeList)) {
+	if s.types == nil {
+		if s.last != nil {
+			f(s.last)
+		}
+		return
+	}
+	for _, l := range s.types {
+		f(l)
+	}
+}
+
 // newMessage returns a message holding a copy of text, recycled if it can
 // be. A recycled text buffer is reused only if it is not much larger than
 // the text, so that small messages do not pin large buffers.
 func (s *msgStore) newMessage(mtype int64, text []byte) *message {
-	m := s.free
-	if m != nil {
-		s.free = m.next
-		s.nFree--
-		s.freeCap -= cap(m.text)
-		m.next = nil
-	} else {
-		m = new(message)
-	}
+	m := messagePool.Get().(*message)
 	n := len(text)
 	if c := cap(m.text); c < n || c > 2*n+64 {
 		m.text = nil
@@ -115,15 +138,11 @@ func (s *msgStore) newMessage(mtype int64, text []byte) *message {
 	return m
 }
 
-// recycle keeps m for a later newMessage, within the free list's bounds.
+// recycle gives m back for a later newMessage. Nothing may refer to m
+// afterwards.
 func (s *msgStore) recycle(m *message) {
-	if s.nFree >= maxFreeMsgs || s.freeCap+cap(m.text) > maxFreeBytes {
-		return
-	}
-	m.next = s.free
-	s.free = m
-	s.nFree++
-	s.freeCap += cap(m.text)
+	m.next = nil
+	messagePool.Put(m)
 }
 
 // push appends m as the newest message.
@@ -140,9 +159,11 @@ func (s *msgStore) push(m *message) {
 	if l.head == nil {
 		l.head, l.tail = m, m
 		s.nEmpty--
-		for k := range s.heaps {
-			if s.kept[k] {
-				s.heaps[k].push(l)
+		if hs := s.heaps; hs != nil {
+			for k := range hs.h {
+				if hs.kept[k] {
+					hs.h[k].push(l)
+				}
 			}
 		}
 	} else {
@@ -156,19 +177,22 @@ func (s *msgStore) take(l *typeList) *message {
 	m := l.head
 	l.head = m.next
 	m.next = nil
+	hs := s.heaps
 	if l.head == nil {
 		l.tail = nil
-		for k := range s.heaps {
-			if s.kept[k] {
-				s.heaps[k].remove(int(l.pos[k]))
+		if hs != nil {
+			for k := range hs.h {
+				if hs.kept[k] {
+					hs.h[k].remove(int(l.pos[k]))
+				}
 			}
 		}
 		s.nEmpty++
 		if s.nEmpty > 32 && s.nEmpty > len(s.types)/2 {
 			s.sweep()
 		}
-	} else if s.kept[byAge] {
-		s.heaps[byAge].down(int(l.pos[byAge])) // the new head is younger
+	} else if hs != nil && hs.kept[byAge] {
+		hs.h[byAge].down(int(l.pos[byAge])) // the new head is younger
 	}
 	s.count--
 	s.unlinkRing(m)
@@ -199,6 +223,10 @@ func (s *msgStore) unlinkRing(m *message) {
 // compare sequence numbers only with each other, so order is all that
 // matters), doubling the ring if it is mostly full.
 func (s *msgStore) resize() {
+	if s.ring == nil {
+		s.ring = s.small[:]
+		return
+	}
 	size := max(minRing, len(s.ring))
 	for s.count+1 > size*3/4 {
 		size *= 2
@@ -215,6 +243,9 @@ func (s *msgStore) resize() {
 			ring[n] = m
 			n++
 		}
+	}
+	if len(s.ring) == firstRing {
+		clear(s.small[:]) // left for good: the ring never shrinks below minRing
 	}
 	s.ring, s.head, s.tail = ring, 0, n
 }
@@ -240,16 +271,19 @@ func (s *msgStore) first() *typeList {
 	return s.list(s.ring[s.head&uint64(len(s.ring)-1)].mtype)
 }
 
-// heap returns heaps[k], building it if it is not kept yet.
+// heap returns heap k, building it if it is not kept yet.
 func (s *msgStore) heap(k int) *listHeap {
-	h := &s.heaps[k]
-	if !s.kept[k] {
-		s.kept[k] = true
-		for _, l := range s.types {
+	if s.heaps == nil {
+		s.heaps = &storeHeaps{h: [2]listHeap{{order: byType}, {order: byAge}}}
+	}
+	h := &s.heaps.h[k]
+	if !s.heaps.kept[k] {
+		s.heaps.kept[k] = true
+		s.eachList(func(l *typeList) {
 			if l.head != nil {
 				h.push(l)
 			}
-		}
+		})
 	}
 	return h
 }
@@ -338,7 +372,6 @@ func (s *msgStore) all() []Message {
 // reset drops every message.
 func (s *msgStore) reset() {
 	*s = msgStore{}
-	s.init()
 }
 
 func (h *listHeap) min() *typeList {

@@ -23,14 +23,16 @@
 // # Ids
 //
 // The id table (idtable.go) is a power-of-two array of slots that starts
-// with 16 and doubles as it fills. An id is seq<<15 | index, as on Linux
+// with 64 and doubles as it fills; slots are allocated 64 at a time, as
+// their indices are first used. An id is seq<<15 | index, as on Linux
 // (seq<<24 | index when MsgMni exceeds 32768). Indices are handed out
 // cyclically and the sequence number advances whenever the cycle wraps, as
 // Linux's ipc_idr_alloc does, so a reused index carries a new id and a
 // stale id (its queue removed, perhaps its index reused) gets EINVAL.
 // Lookups by id take no namespace-wide lock: they load the table pointer
 // atomically, index it and lock that one slot. Growth builds a longer table
-// that shares the same *slot values and publishes it with one atomic store.
+// that shares the same chunks of slots and publishes it with one atomic
+// store.
 //
 // # Locks
 //
@@ -58,14 +60,47 @@
 // IPC_RMID can report what it dropped to a hook (WithRemoveHook), so that
 // a harness can account for every message.
 //
+// # Arguments
+//
+// msqid, msgflg and cmd are C ints in the system calls. A Go int that C's
+// int cannot hold (outside the int32 range) is EINVAL before any other
+// check, on every entry point of both layers and in the kernel backend: it
+// is never truncated into another queue's id, flag set or command.
+//
+// # Snapshots
+//
+// Checkpoint freezes a namespace into a Snapshot (limits, id allocator,
+// every queue's msqid_ds and messages) and Restore builds a namespace that
+// no call can tell from the original; package kernel does the same for the
+// host's queues. A Snapshot is JSON with a format version
+// ("msgq-snapshot/1"), lower-case keys and base64 texts: Snapshot's doc
+// describes it and testdata/snapshot.json is an example (snapshot.go,
+// restore.go).
+//
 // # Differences from Linux
 //
-// Times keep the precision of the namespace's clock (Linux keeps whole
-// seconds); the default clock lags time.Now by at most a few milliseconds. Senders blocked on a full queue are served in FIFO order as
-// room is made, each completed under the lock as it fits, where Linux wakes
-// all that fit and lets them race; the outcome is always one Linux could
-// have produced. Signals do not exist here: a context ending is the only
-// way to interrupt a blocked call, and it sends or consumes nothing.
+// Where Linux leaves a race open, msgq always takes one of the outcomes
+// Linux allows, and always the same one; for a test that is a feature (a
+// test that passes once passes every time), but code must not rely on it
+// on the kernel:
+//
+//   - IPC_SET wakes every blocked receiver on Linux; each re-checks its
+//     permission and waits again at the tail, in whatever order its thread
+//     runs. So after an IPC_SET Linux promises neither the receivers'
+//     order nor EACCES for one that just lost read permission (it may take
+//     the next message first). msgq keeps the receivers' order and fails
+//     at once, with EACCES, those that lost read permission.
+//   - A blocked sender let through by a receive completes on Linux when
+//     its thread next runs, racing with the receiver's next call, and
+//     several senders let through complete in no fixed order. msgq
+//     completes them under the lock, in FIFO order, before the receive
+//     returns.
+//   - After a message is handed straight to a sleeping receiver, Linux
+//     records the receiving thread's id in msg_lrpid (a direct receive
+//     records the process id); msgq records the caller's Cred.PID either way.
+//
+// Signals do not exist here: a context ending is the only way to interrupt
+// a blocked call, and it sends or consumes nothing.
 package msgq
 
 import (
@@ -154,10 +189,10 @@ func WithCred(c Cred) Option {
 	}
 }
 
-// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime,
-// in whole seconds as Linux stamps them (its readings are truncated). The
-// default is time.Now's second, or in a testing/synctest bubble the
-// bubble's: see clock.go.
+// WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime.
+// Stamps are whole seconds, as Linux keeps them, whatever the clock's
+// precision. The default is time.Now, or in a testing/synctest bubble the
+// bubble's time: see clock.go.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithRemoveHook calls f after every IPC_RMID in the namespace, with the
@@ -234,7 +269,8 @@ func (ns *Namespace) Limits() Limits { return ns.core.limits }
 // the low 9 bits of msgflg, its owner and creator from the caller, and
 // msg_qbytes from MsgMnb.
 //
-// Errors: ENOENT (no queue has the key and IPC_CREAT is not set), EEXIST
+// Errors: EINVAL (msgflg outside the int32 range), ENOENT (no queue has
+// the key and IPC_CREAT is not set), EEXIST
 // (IPC_CREAT|IPC_EXCL and the key exists), EACCES (the queue's mode does
 // not grant the permission bits asked for in msgflg), ENOSPC (MsgMni queues
 // exist).
@@ -251,6 +287,33 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 		return -1, err
 	}
 	return q.id, nil
+}
+
+// seconds is the time stamped into msg_stime, msg_rtime and msg_ctime:
+// the namespace's clock in whole Unix seconds, as Linux keeps them
+// (ktime_get_real_seconds). A clock before 1970-01-01T00:00:01 stamps 1:
+// 0 means never.
+func (core *nsCore) seconds() int64 {
+	return max(core.now().Unix(), 1)
+}
+
+// stampOf is the inverse of unixTime: a time's whole seconds, 0 for the
+// zero time.
+func stampOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// unixTime is a stamp as IPC_STAT reports it: the zero time.Time for 0
+// (never), else that second in the local time zone, as the kernel backend
+// reports the kernel's stamps.
+func unixTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }
 
 // get is msgget (Linux ipcget): the whole call runs under the namespace
@@ -293,10 +356,9 @@ func (ns *Namespace) newQueue(key Key, msgflg int32) (*queue, error) {
 			cgid: ns.cred.GID,
 			mode: uint16(msgflg & 0o777),
 		},
-		ctime:  core.now(),
+		ctime:  core.seconds(),
 		qbytes: uint64(core.limits.MsgMnb),
 	}
-	q.msgs.init()
 	if err := core.ids.add(q, core.limits.MsgMni); err != nil {
 		return nil, err
 	}
@@ -347,12 +409,14 @@ func checkRecv(msqid int32, size int, msgflg int32) error {
 }
 
 // Msgsnd mirrors msgsnd(2): it appends a copy of mtext with type mtype to
-// the queue msqid, or hands it straight to the longest-waiting receiver it
-// suits. If the queue is full it waits for room, unless msgflg has
-// IPC_NOWAIT. The caller may reuse mtext as soon as Msgsnd returns.
+// the queue msqid, or hands it straight to a waiting receiver it suits
+// (msgq: always the one that has waited longest; Linux: the first in its
+// list, which an IPC_SET may have reordered; see the package doc). If the
+// queue is full it waits for room, unless msgflg has IPC_NOWAIT. The caller
+// may reuse mtext as soon as Msgsnd returns.
 //
-// Errors: EINVAL (len(mtext) > MsgMax, msqid negative, mtype < 1, or no
-// queue with that id), EACCES (no write permission), EAGAIN (full, with
+// Errors: EINVAL (msqid or msgflg outside the int32 range, len(mtext) >
+// MsgMax, msqid negative, mtype < 1, or no queue with that id), EACCES (no write permission), EAGAIN (full, with
 // IPC_NOWAIT), EIDRM (the queue was removed while the call waited).
 func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
 	id, flg, ok := cInt2(msqid, msgflg)
@@ -389,7 +453,8 @@ func (ns *Namespace) msgsnd(ctx context.Context, id int32, mtype int64, mtext []
 // it copies the message at position msgtyp (0 is the oldest) and leaves it
 // queued. Without IPC_NOWAIT it waits for a suitable message.
 //
-// Errors: EINVAL (msqid negative or no queue with that id; MSG_COPY with
+// Errors: EINVAL (msqid or msgflg outside the int32 range, msqid negative
+// or no queue with that id; MSG_COPY with
 // MSG_EXCEPT or without IPC_NOWAIT; MSG_COPY|MSG_NOERROR of a message longer
 // than mtext), EACCES (no read permission), E2BIG (the message is longer
 // than mtext and MSG_NOERROR is not set; it stays queued), ENOMSG (no
@@ -436,15 +501,19 @@ func (ns *Namespace) msgrcv(ctx context.Context, id int32, r *recvReq, msgtyp in
 //     have created the queue, or CapSysAdmin (EPERM); raising qbytes
 //     above MsgMnb needs CapSysResource (EPERM); a uid or gid of
 //     0xffffffff is EINVAL. Blocked receivers that lose read permission
-//     fail with EACCES; blocked senders that now fit proceed.
+//     fail with EACCES at once and the others keep their order; blocked
+//     senders that now fit proceed. (Linux wakes every receiver to
+//     re-check and re-queue, so on Linux neither the order nor the EACCES
+//     is promised: see the package doc.)
 //   - IPC_RMID removes the queue; it needs owner, creator or CapSysAdmin
 //     (EPERM). Blocked callers fail with EIDRM.
 //   - IPC_INFO and MSG_INFO return what MsgctlInfo returns and leave buf
 //     as it is (EFAULT if it is nil, since Linux would write a msginfo
 //     there): use MsgctlInfo to read their figures.
 //
-// Errors: EINVAL (msqid or cmd negative, an unknown cmd, no queue with that
-// id or at that index), EFAULT (buf is nil where Linux would read or write
+// Errors: EINVAL (msqid or cmd outside the int32 range, before anything
+// else; msqid or cmd negative, an unknown cmd, no queue with that id or at
+// that index), EFAULT (buf is nil where Linux would read or write
 // it: IPC_SET before anything else, the STAT commands after their checks),
 // and those above.
 func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
@@ -567,7 +636,8 @@ type Removal struct {
 // the usage: msgpool the number of queues, msgmap the number of messages,
 // msgtql the bytes of text queued.
 //
-// Errors: EINVAL (any other cmd), EFAULT (buf is nil).
+// Errors: EINVAL (any other cmd, including one outside the int32 range),
+// EFAULT (buf is nil).
 func (ns *Namespace) MsgctlInfo(cmd int, buf *MsgInfo) (int, error) {
 	c, ok := cInt(cmd)
 	if !ok {
@@ -652,6 +722,7 @@ type MsgInfo struct {
 }
 
 // Get mirrors msgget(2) like Msgget, returning a handle on the queue.
+// Errors are Msgget's: EINVAL for a msgflg outside the int32 range.
 func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
 	flg, ok := cInt(msgflg)
 	if !ok {
@@ -669,7 +740,7 @@ func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
 
 // Lookup returns a handle on the queue with id msqid. It checks no
 // permission (the calls on the handle do). Errors: EINVAL for an id that
-// names no queue: never used, removed, or stale.
+// names no queue: never used, removed, stale, or outside the int32 range.
 func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
 	id, ok := cInt(msqid)
 	if !ok {
@@ -685,8 +756,12 @@ func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
 
 // Queue is a handle on one queue, acting with the credentials of the
 // namespace view it came from. It keeps naming the queue it was opened on:
-// once that queue is removed every call returns EIDRM, even if its id is
-// later reused.
+// once that queue is removed its calls return EIDRM, even if its id is
+// later reused. The argument checks that Linux makes before it looks a
+// queue up still come first, as on the syscall layer: a msgflg outside the
+// int32 range, Send with mtype < 1 or a text above MsgMax, Recv with a
+// negative size or MSG_COPY misused are EINVAL, and Set(nil) is EFAULT, on
+// any handle; then EIDRM.
 type Queue struct {
 	ns *Namespace
 	q  *queue
@@ -708,8 +783,8 @@ func (q *Queue) lock() error {
 // Send is msgsnd(2) on the queue (see Namespace.Msgsnd), waiting for room
 // until ctx ends unless msgflg has IPC_NOWAIT. If ctx ends first it returns
 // an error for which errors.Is(err, ctx.Err()) holds, having sent nothing;
-// ctx is consulted only when the call would wait. Errors: EINVAL
-// (len(mtext) > MsgMax or mtype < 1), EIDRM (the queue is removed), EACCES,
+// ctx is consulted only when the call would wait. Errors: EINVAL (msgflg
+// outside the int32 range, len(mtext) > MsgMax or mtype < 1), EIDRM (the queue is removed), EACCES,
 // EAGAIN.
 func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int) error {
 	flg, ok := cInt(msgflg)
@@ -733,8 +808,8 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 // Recv is msgrcv(2) on the queue (see Namespace.Msgrcv) with a buffer of
 // maxSize bytes, returning the message in new memory. If ctx ends while it
 // waits it returns an error for which errors.Is(err, ctx.Err()) holds,
-// having consumed nothing. Errors: EINVAL (maxSize negative; MSG_COPY
-// misused), EIDRM, EACCES, E2BIG, ENOMSG.
+// having consumed nothing. Errors: EINVAL (msgflg outside the int32 range;
+// maxSize negative; MSG_COPY misused), EIDRM, EACCES, E2BIG, ENOMSG.
 func (q *Queue) Recv(ctx context.Context, msgtyp int64, maxSize int, msgflg int) (Message, error) {
 	r := recvReq{size: maxSize, alloc: true}
 	if err := q.receive(ctx, &r, msgtyp, msgflg); err != nil {

@@ -638,12 +638,12 @@ func TestTableGrowth(t *testing.T) {
 	}
 	const n = 100_000
 	ns := newNS(t, WithLimits(Limits{MsgMni: 1 << 20}))
-	require.Len(t, ns.core.ids.table.Load().slots, initialSlots, "the table starts small")
+	require.Equal(t, initialSlots, ns.core.ids.table.Load().size(), "the table starts small")
 	ids := make([]int, n)
 	for i := range ids {
 		ids[i] = mustQueue(t, ns, Key(i+1), 0o600)
 	}
-	assert.Len(t, ns.core.ids.table.Load().slots, 1<<17, "and doubles to hold 100,000")
+	assert.Equal(t, 1<<17, ns.core.ids.table.Load().size(), "and doubles to hold 100,000")
 	for i := 0; i < n; i += 997 {
 		id, err := ns.Msgget(Key(i+1), 0)
 		require.NoError(t, err)
@@ -874,4 +874,71 @@ func TestCurrentCred(t *testing.T) {
 	assert.Equal(t, uint32(os.Geteuid()), c.UID)
 	assert.Equal(t, uint32(os.Getegid()), c.GID)
 	assert.Equal(t, int32(os.Getpid()), c.PID)
+}
+
+func TestRemovedQueueHandle(t *testing.T) {
+	// A handle of a removed queue: the argument checks Linux makes before
+	// it looks the queue up come first, then EIDRM, even once the id and
+	// its index are reused.
+	ns := newNS(t, WithCred(Root))
+	q, err := ns.Get(IPC_PRIVATE, 0o600)
+	require.NoError(t, err)
+	require.NoError(t, q.Remove())
+	_, err = ns.Get(IPC_PRIVATE, 0o600) // a new queue, perhaps in the same slot
+	require.NoError(t, err)
+	ctx := context.Background()
+	big := make([]byte, DefaultLimits.MsgMax+1)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want syscall.Errno
+	}{
+		{"Send with mtype 0 is EINVAL", q.Send(ctx, 0, nil, 0), syscall.EINVAL},
+		{"Send with mtype -1 is EINVAL", q.Send(ctx, -1, []byte("x"), IPC_NOWAIT), syscall.EINVAL},
+		{"Send of a text above MsgMax is EINVAL", q.Send(ctx, 1, big, IPC_NOWAIT), syscall.EINVAL},
+		{"Send with flags outside C's int is EINVAL", q.Send(ctx, 1, nil, 1<<32), syscall.EINVAL},
+		{"a valid Send is EIDRM", q.Send(ctx, 1, []byte("x"), IPC_NOWAIT), syscall.EIDRM},
+		{"a valid blocking Send is EIDRM", q.Send(ctx, 1, []byte("x"), 0), syscall.EIDRM},
+		{"Recv with a negative size is EINVAL", errOf(q.Recv(ctx, 0, -1, IPC_NOWAIT)), syscall.EINVAL},
+		{"Recv with MSG_COPY without IPC_NOWAIT is EINVAL", errOf(q.Recv(ctx, 0, 10, MSG_COPY)), syscall.EINVAL},
+		{"Recv with MSG_COPY|MSG_EXCEPT is EINVAL", errOf(q.Recv(ctx, 0, 10, MSG_COPY|MSG_EXCEPT|IPC_NOWAIT)), syscall.EINVAL},
+		{"a valid Recv is EIDRM", errOf(q.Recv(ctx, 0, 10, IPC_NOWAIT)), syscall.EIDRM},
+		{"a valid blocking Recv is EIDRM", errOf(q.Recv(ctx, 5, 10, 0)), syscall.EIDRM},
+		{"a valid MSG_COPY is EIDRM", errOf(q.Recv(ctx, 0, 10, MSG_COPY|IPC_NOWAIT)), syscall.EIDRM},
+		{"RecvInto with MSG_COPY without IPC_NOWAIT is EINVAL", errOf3(q.RecvInto(ctx, nil, 0, MSG_COPY)), syscall.EINVAL},
+		{"a valid RecvInto is EIDRM", errOf3(q.RecvInto(ctx, make([]byte, 4), 0, 0)), syscall.EIDRM},
+		{"Stat is EIDRM", errOf(q.Stat()), syscall.EIDRM},
+		{"Set(nil) is EFAULT", q.Set(nil), syscall.EFAULT},
+		{"a valid Set is EIDRM", q.Set(&MsqidDS{Perm: IPCPerm{Mode: 0o600}, Qbytes: 100}), syscall.EIDRM},
+		{"an invalid Set (uid -1) is still EIDRM: Linux checks it after the lookup", q.Set(&MsqidDS{Perm: IPCPerm{UID: 1<<32 - 1}}), syscall.EIDRM},
+		{"Remove is EIDRM", q.Remove(), syscall.EIDRM},
+	} {
+		assert.Equal(t, tc.want, tc.err, tc.name)
+	}
+}
+
+// errOf and errOf3 keep only a call's error, for tables of calls.
+func errOf[T any](_ T, err error) error { return err }
+
+func errOf3[A, B any](_ A, _ B, err error) error { return err }
+
+func TestTimesAreWholeSeconds(t *testing.T) {
+	// Linux stamps msg_stime, msg_rtime and msg_ctime in whole seconds
+	// (ktime_get_real_seconds); so does msgq, whatever its clock's precision.
+	at := time.Date(2026, 11, 23, 12, 0, 0, 999_999_999, time.Local)
+	ns := newNS(t, WithClock(func() time.Time { return at }))
+	id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
+	require.NoError(t, ns.Msgsnd(id, 1, nil, 0))
+	_, _, err := ns.Msgrcv(id, nil, 0, 0)
+	require.NoError(t, err)
+	ds := stat(t, ns, id)
+	want := time.Date(2026, 11, 23, 12, 0, 0, 0, time.Local)
+	for name, got := range map[string]time.Time{"stime": ds.Stime, "rtime": ds.Rtime, "ctime": ds.Ctime} {
+		assert.True(t, want.Equal(got), "%s = %v, want %v", name, got, want)
+	}
+
+	// A clock at or before the epoch still stamps a time: 0 means never.
+	ns = newNS(t, WithClock(func() time.Time { return time.Unix(0, 0) }))
+	id = mustQueue(t, ns, IPC_PRIVATE, 0o600)
+	assert.Equal(t, time.Unix(1, 0), stat(t, ns, id).Ctime)
 }

@@ -18,15 +18,30 @@ type queue struct {
 	// Guarded by *mu.
 	perm                ipcPerm
 	removed             bool
-	stime, rtime, ctime time.Time
+	stime, rtime, ctime int64 // Unix seconds, as Linux's time64_t; 0 when never
 	lspid, lrpid        int32
 	qbytes              uint64 // the most bytes, and the most messages, the queue holds
 	cbytes              uint64 // bytes of text queued
 	msgs                msgStore
-	senders             waitList // blocked senders, oldest first
-	receivers           receivers
-	idle                *waiter // waiters kept for reuse, linked by next
-	woken               *waiter // finished waiters to wake when *mu is released, linked by wake
+	waits               *waitState // blocked callers; nil until one first waits
+	woken               *waiter    // finished waiters to wake when *mu is released, linked by wake
+}
+
+// waitState is a queue's blocked callers and its spare waiters. Most
+// queues never see a caller wait, so a queue allocates it the first time
+// one does (queue.waiting) and keeps it. Guarded by the queue's slot lock.
+type waitState struct {
+	senders   waitList // blocked senders, oldest first
+	receivers receivers
+	idle      *waiter // waiters kept for reuse, linked by next
+}
+
+// waiting returns the queue's waitState, allocating it if need be.
+func (q *queue) waiting() *waitState {
+	if q.waits == nil {
+		q.waits = new(waitState)
+	}
+	return q.waits
 }
 
 // unlock releases the queue's slot lock and then wakes the waiters that
@@ -145,7 +160,10 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 		return syscall.EACCES
 	}
 	if q.fits(len(text)) {
-		q.commitSend(c, q.msgs.newMessage(mtype, text))
+		q.stampSend(c)
+		if !q.handOff(mtype, text) {
+			q.enqueue(q.msgs.newMessage(mtype, text))
+		}
 		return nil
 	}
 	if msgflg&IPC_NOWAIT != 0 {
@@ -157,32 +175,49 @@ func (q *queue) send(ctx context.Context, c *Cred, mtype int64, text []byte, msg
 	w := q.newWaiter(c)
 	w.msg = q.msgs.newMessage(mtype, text)
 	w.flags = msgflg
-	q.senders.pushBack(w)
+	q.waits.senders.pushBack(w)
 	q.ns.watch.notify()
 	return q.wait(ctx, w)
 }
 
-// commitSend records the send and delivers m: straight to the oldest
-// waiting receiver it suits (Linux pipelined_send), else onto the queue.
-func (q *queue) commitSend(c *Cred, m *message) {
+// stampSend records a send made as c: msg_lspid and msg_stime.
+func (q *queue) stampSend(c *Cred) {
 	q.lspid = c.PID
-	q.stime = q.ns.now()
-	for q.receivers.n > 0 {
-		w := q.receivers.oldestFor(m.mtype)
+	q.stime = q.ns.seconds()
+}
+
+// handOff gives a message that is being sent straight to the oldest
+// waiting receiver it suits (Linux pipelined_send), and reports whether
+// one took it. The text is copied into that receiver's buffer here, under
+// the lock, and the receiver is completed: it wakes with its message and
+// nothing left to do, so no message is stored for it. A receiver whose
+// buffer is too small fails with E2BIG and the message goes on to the next.
+func (q *queue) handOff(mtype int64, text []byte) bool {
+	ws := q.waits
+	if ws == nil {
+		return false
+	}
+	for ws.receivers.n > 0 {
+		w := ws.receivers.oldestFor(mtype)
 		if w == nil {
 			break
 		}
-		q.receivers.remove(w)
-		if len(m.text) > w.maxSize {
+		ws.receivers.remove(w)
+		if len(text) > w.maxSize {
 			q.finish(w, syscall.E2BIG) // and the message goes on to the next
 			continue
 		}
 		q.lrpid = w.cred.PID
 		q.rtime = q.stime
-		w.msg = m
+		w.req.deliver(mtype, text)
 		q.finish(w, nil)
-		return
+		return true
 	}
+	return false
+}
+
+// enqueue appends m to the queue's messages.
+func (q *queue) enqueue(m *message) {
 	q.msgs.push(m)
 	q.cbytes += uint64(len(m.text))
 }
@@ -193,14 +228,15 @@ func (q *queue) commitSend(c *Cred, m *message) {
 // waited for. A sender completed here that has lost write permission gets
 // EACCES, as it would when it woke on Linux.
 func (q *queue) wakeSenders() {
-	if q.senders.head == nil {
+	ws := q.waits
+	if ws == nil || ws.senders.head == nil {
 		return
 	}
-	eachIn(&q.senders, func(w *waiter) {
+	eachIn(&ws.senders, func(w *waiter) {
 		if !q.fits(len(w.msg.text)) {
 			return
 		}
-		q.senders.remove(w)
+		ws.senders.remove(w)
 		if !q.perm.permits(w.cred, accessWrite) {
 			q.msgs.recycle(w.msg)
 			w.msg = nil
@@ -209,7 +245,12 @@ func (q *queue) wakeSenders() {
 		}
 		m := w.msg
 		w.msg = nil
-		q.commitSend(w.cred, m)
+		q.stampSend(w.cred)
+		if q.handOff(m.mtype, m.text) {
+			q.msgs.recycle(m)
+		} else {
+			q.enqueue(m)
+		}
 		q.finish(w, nil)
 	})
 }
@@ -225,16 +266,17 @@ type recvReq struct {
 	text  []byte // the allocated text, with alloc
 }
 
-// deliver copies m's text into r, truncated to r.size.
-func (r *recvReq) deliver(m *message) {
-	n := min(len(m.text), r.size)
+// deliver copies a message's text into r, truncated to r.size, and
+// records the message's type.
+func (r *recvReq) deliver(mtype int64, text []byte) {
+	n := min(len(text), r.size)
 	if r.alloc {
 		r.text = make([]byte, n)
-		copy(r.text, m.text)
+		copy(r.text, text)
 	} else {
-		copy(r.buf, m.text[:n])
+		copy(r.buf, text[:n])
 	}
-	r.n, r.mtype = n, m.mtype
+	r.n, r.mtype = n, mtype
 }
 
 // receive is the part of msgrcv(2) after the argument checks and the id
@@ -258,9 +300,9 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		}
 		m := q.msgs.take(l)
 		q.cbytes -= uint64(len(m.text))
-		q.rtime = q.ns.now()
+		q.rtime = q.ns.seconds()
 		q.lrpid = c.PID
-		r.deliver(m)
+		r.deliver(m.mtype, m.text)
 		q.msgs.recycle(m)
 		q.wakeSenders()
 		return nil
@@ -277,17 +319,17 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		w.maxSize = noLimit
 	}
 	w.typ, w.size, w.flags = asked, r.size, msgflg
-	q.receivers.add(w)
+	w.req = *r // a copy, so that r stays on the caller's stack
+	q.waits.receivers.add(w)
 	q.ns.watch.notify()
-	m, err := q.waitMessage(ctx, w)
-	if err != nil {
-		return err
+	err := q.wait(ctx, w)
+	// A sender filled w.req in if it completed w. The lock is still held,
+	// so w, though back among the idle waiters, is not reused yet.
+	if err == nil {
+		*r = w.req
 	}
-	r.deliver(m)
-	if !q.removed {
-		q.msgs.recycle(m)
-	}
-	return nil
+	w.req = recvReq{} // let go of the caller's buffer
+	return err
 }
 
 // copyMessage is msgrcv with MSG_COPY: it copies the message at position k
@@ -305,15 +347,17 @@ func (q *queue) copyMessage(r *recvReq, k int64, msgflg int32) error {
 		}
 		return syscall.EINVAL
 	}
-	r.deliver(m)
+	r.deliver(m.mtype, m.text)
 	return nil
 }
 
-// newWaiter returns a fresh waiter for a caller acting as c.
+// newWaiter returns a fresh waiter for a caller acting as c, and makes
+// sure the queue has its waitState.
 func (q *queue) newWaiter(c *Cred) *waiter {
-	w := q.idle
+	ws := q.waiting()
+	w := ws.idle
 	if w != nil {
-		q.idle = w.next
+		ws.idle = w.next
 		w.next = nil
 	} else {
 		w = &waiter{}
@@ -327,15 +371,8 @@ func (q *queue) newWaiter(c *Cred) *waiter {
 
 // wait blocks until w is completed or ctx ends, and returns how it ended.
 // The waiter is linked on a list by the caller; it is unlinked when wait
-// returns.
+// returns. A sender that did not send gets its message back into the pool.
 func (q *queue) wait(ctx context.Context, w *waiter) error {
-	_, err := q.waitMessage(ctx, w)
-	return err
-}
-
-// waitMessage is wait for a receiver: it also returns the message handed
-// to it.
-func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() {
@@ -359,29 +396,26 @@ func (q *queue) waitMessage(ctx context.Context, w *waiter) (*message, error) {
 	if timed {
 		addBlocked(ctx, since)
 	}
-	m, err := w.msg, w.err
-	if w.msg != nil && err != nil { // a sender that did not send
-		if !q.removed {
-			q.msgs.recycle(w.msg)
-		}
-		m = nil
+	err := w.err
+	if w.msg != nil && !q.removed { // a sender that did not send
+		q.msgs.recycle(w.msg)
 	}
 	w.msg, w.cred = nil, nil
 	// Reuse w only if the AfterFunc will never run: once started it may
 	// still be waiting for the lock, holding w.
 	if stop == nil || stop() {
-		w.next = q.idle
-		q.idle = w
+		w.next = q.waits.idle
+		q.waits.idle = w
 	}
-	return m, err
+	return err
 }
 
 // unlink takes a waiter off whichever list it waits on.
 func (q *queue) unlink(w *waiter) {
-	if w.list == &q.senders {
-		q.senders.remove(w)
+	if ws := q.waits; w.list == &ws.senders {
+		ws.senders.remove(w)
 	} else {
-		q.receivers.remove(w)
+		ws.receivers.remove(w)
 	}
 }
 
@@ -397,9 +431,9 @@ func (q *queue) stat() MsqidDS {
 			Mode: q.perm.mode,
 			Seq:  q.perm.seq,
 		},
-		Stime:  q.stime.Round(0), // Round(0) drops the monotonic reading
-		Rtime:  q.rtime.Round(0),
-		Ctime:  q.ctime.Round(0),
+		Stime:  unixTime(q.stime),
+		Rtime:  unixTime(q.rtime),
+		Ctime:  unixTime(q.ctime),
 		Cbytes: q.cbytes,
 		Qnum:   uint64(q.msgs.count),
 		Qbytes: q.qbytes,
@@ -430,13 +464,15 @@ func (q *queue) set(c *Cred, ds *MsqidDS) error {
 	q.perm.uid, q.perm.gid = ds.Perm.UID, ds.Perm.GID
 	q.perm.mode = ds.Perm.Mode & 0o777
 	q.qbytes = uint64(int64(qbytes)) // the int widens with its sign
-	q.ctime = q.ns.now()
-	q.receivers.each(func(w *waiter) {
-		if !q.perm.permits(w.cred, accessRead) {
-			q.receivers.remove(w)
-			q.finish(w, syscall.EACCES)
-		}
-	})
+	q.ctime = q.ns.seconds()
+	if ws := q.waits; ws != nil {
+		ws.receivers.each(func(w *waiter) {
+			if !q.perm.permits(w.cred, accessRead) {
+				ws.receivers.remove(w)
+				q.finish(w, syscall.EACCES)
+			}
+		})
+	}
 	q.wakeSenders()
 	return nil
 }
@@ -450,21 +486,23 @@ func (q *queue) destroy(keep bool) (dropped []Message, woken int) {
 		woken++
 		q.finish(w, syscall.EIDRM)
 	}
-	eachIn(&q.senders, func(w *waiter) {
-		q.senders.remove(w)
-		fail(w)
-	})
-	q.receivers.each(func(w *waiter) {
-		q.receivers.remove(w)
-		fail(w)
-	})
+	if ws := q.waits; ws != nil {
+		eachIn(&ws.senders, func(w *waiter) {
+			ws.senders.remove(w)
+			fail(w)
+		})
+		ws.receivers.each(func(w *waiter) {
+			ws.receivers.remove(w)
+			fail(w)
+		})
+		ws.receivers = receivers{}
+		ws.idle = nil
+	}
 	if keep {
 		dropped = q.msgs.all()
 	}
-	q.receivers = receivers{}
 	q.msgs.reset()
 	q.cbytes = 0
-	q.idle = nil
 	q.ns.watch.notify()
 	return dropped, woken
 }

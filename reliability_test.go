@@ -144,7 +144,7 @@ func TestLockOrder(t *testing.T) {
 		select {
 		case <-done:
 			require.NoError(t, checkInvariants(ns))
-			assert.Greater(t, len(ns.core.ids.table.Load().slots), initialSlots, "the table grew")
+			assert.Greater(t, ns.core.ids.table.Load().size(), initialSlots, "the table grew")
 			t.Logf("%d operations", progress.Load())
 			return
 		case <-time.After(10 * time.Millisecond):

@@ -2,6 +2,7 @@ package msgq
 
 import (
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -26,7 +27,9 @@ type waiter struct {
 	// load_msg does; it is queued (or handed to a receiver) on its behalf.
 	msg *message
 
-	// A blocked receiver's selector; msg carries what it is handed.
+	// A blocked receiver's selector, and where a sender puts the message
+	// it hands over (handOff).
+	req     recvReq
 	mode    searchMode
 	msgtyp  int64
 	maxSize int    // a longer message gets E2BIG (math.MaxInt with MSG_NOERROR)
@@ -86,13 +89,37 @@ func (l *waitList) remove(w *waiter) {
 // "type at most n" and MSG_EXCEPT receivers in a third FIFO that is
 // scanned.
 type receivers struct {
-	n      int                 // receivers waiting
-	order  uint64              // arrivals so far
-	exact  map[int64]*waitList // msgtyp > 0 without MSG_EXCEPT, by type
-	nEmpty int                 // empty lists still in exact
-	none   int64               // a type no receiver in exact waits for, or 0
-	any    waitList            // msgtyp 0
-	other  waitList            // msgtyp < 0, and msgtyp > 0 with MSG_EXCEPT
+	n      int                  // receivers waiting
+	order  uint64               // arrivals so far
+	exact  []*exactList         // msgtyp > 0 without MSG_EXCEPT, one list per type
+	byType map[int64]*exactList // exact indexed by type, once it has more than linearTypes lists
+	nEmpty int                  // empty lists still in exact
+	none   int64                // a type no receiver in exact waits for, or 0
+	any    waitList             // msgtyp 0
+	other  waitList             // msgtyp < 0, and msgtyp > 0 with MSG_EXCEPT
+}
+
+// exactList is the FIFO of the receivers waiting for one type.
+type exactList struct {
+	mtype int64
+	waitList
+}
+
+// linearTypes is how many exact lists are searched in order before they
+// are indexed by a map: a scan of a few is cheaper than hashing.
+const linearTypes = 8
+
+// find returns the exact list for mtype, or nil.
+func (r *receivers) find(mtype int64) *exactList {
+	if r.byType != nil {
+		return r.byType[mtype]
+	}
+	for _, l := range r.exact {
+		if l.mtype == mtype {
+			return l
+		}
+	}
+	return nil
 }
 
 func (r *receivers) add(w *waiter) {
@@ -103,16 +130,18 @@ func (r *receivers) add(w *waiter) {
 	case searchAny:
 		r.any.pushBack(w)
 	case searchEqual:
-		if r.exact == nil {
-			r.exact = make(map[int64]*waitList)
-		}
 		if w.msgtyp == r.none {
 			r.none = 0
 		}
-		l := r.exact[w.msgtyp]
+		l := r.find(w.msgtyp)
 		if l == nil {
-			l = new(waitList)
-			r.exact[w.msgtyp] = l
+			l = &exactList{mtype: w.msgtyp}
+			r.exact = append(r.exact, l)
+			if r.byType != nil {
+				r.byType[l.mtype] = l
+			} else if len(r.exact) > linearTypes {
+				r.index()
+			}
 		} else if l.head == nil {
 			r.nEmpty--
 		}
@@ -129,13 +158,21 @@ func (r *receivers) remove(w *waiter) {
 	if w.mode == searchEqual && l.head == nil {
 		r.nEmpty++
 		if r.nEmpty > 32 && r.nEmpty > len(r.exact)/2 {
-			for t, l := range r.exact {
-				if l.head == nil {
-					delete(r.exact, t)
-				}
-			}
+			r.exact = slices.DeleteFunc(r.exact, func(l *exactList) bool { return l.head == nil })
 			r.nEmpty = 0
+			r.byType = nil
+			if len(r.exact) > linearTypes {
+				r.index()
+			}
 		}
+	}
+}
+
+// index builds byType from exact.
+func (r *receivers) index() {
+	r.byType = make(map[int64]*exactList, len(r.exact))
+	for _, l := range r.exact {
+		r.byType[l.mtype] = l
 	}
 }
 
@@ -146,7 +183,7 @@ func (r *receivers) oldestFor(mtype int64) *waiter {
 	if mtype != r.none && len(r.exact) > 0 {
 		// Remember a miss: senders tend to repeat a type that receivers
 		// parked on other types do not want.
-		if l := r.exact[mtype]; l == nil || l.head == nil {
+		if l := r.find(mtype); l == nil || l.head == nil {
 			r.none = mtype
 		} else if best == nil || l.head.order < best.order {
 			best = l.head
@@ -169,7 +206,7 @@ func (r *receivers) each(f func(w *waiter)) {
 	eachIn(&r.any, f)
 	eachIn(&r.other, f)
 	for _, l := range r.exact {
-		eachIn(l, f)
+		eachIn(&l.waitList, f)
 	}
 }
 

@@ -196,7 +196,7 @@ func genOp(c chooser) op {
 		o.q = c.intn(8)
 		if c.intn(20) == 0 {
 			o.lit = true
-			o.id = pick(c, -1, 12345, math.MaxInt32, 1<<15, 2<<15+1, 63, 1<<32)
+			o.id = pick(c, -1, 12345, math.MaxInt32, 1<<15, 2<<15+1, 63, 1<<32, 1<<32+1, math.MinInt64, math.MaxInt32+1)
 		}
 	}
 	switch o.kind {

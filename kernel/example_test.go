@@ -3,7 +3,9 @@
 package kernel_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/sysvmsg/msgq"
 	"github.com/sysvmsg/msgq/kernel"
@@ -40,4 +42,34 @@ func Example() {
 	// Output:
 	// hello from kernel <nil>
 	// hello from namespace <nil>
+}
+
+// Save the host's queues to a file and bring them back later, in an empty
+// IPC namespace (for instance a fresh one from unshare -i), with the same
+// ids, keys, owners, modes and messages. (Not run as a test: its output
+// depends on the host's queues.)
+func ExampleCheckpoint() {
+	s, err := kernel.Checkpoint()
+	if err != nil {
+		fmt.Println(err) // ENOSYS, EACCES: the error says what to do
+		return
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	os.WriteFile("queues.json", b, 0o600)
+
+	// Later, elsewhere:
+	var saved msgq.Snapshot
+	b, _ = os.ReadFile("queues.json")
+	if err := json.Unmarshal(b, &saved); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, err := kernel.RestoreReport(&saved)
+	if err != nil {
+		fmt.Println(err) // nothing was created
+		return
+	}
+	for _, l := range r.Lost {
+		fmt.Println("not carried:", l)
+	}
 }

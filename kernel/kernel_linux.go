@@ -16,7 +16,9 @@ import (
 // is ready to use; it holds no state, so one value serves any number of
 // goroutines. Results and errors are the kernel's own: errors are bare
 // syscall.Errno values. A call interrupted by a signal (EINTR; Go's
-// runtime preempts threads with signals) is retried.
+// runtime preempts threads with signals) is retried. A blocked msgsnd or
+// msgrcv that is retried enters the kernel again at the tail of the
+// waiters: it loses its place to callers that started waiting after it.
 type Kernel struct{}
 
 // New returns the host kernel as an msgq.IPC.

@@ -1,9 +1,11 @@
 // Command msgqbench measures msgq against what a user would pick instead:
 // the host kernel's SysV message queues (where this process may use them)
 // and a Go buffered channel. It runs the workloads of bench_test.go, shows
-// a progress line while it works, and prints one markdown table of
+// its progress while it works (one line rewritten in place on a terminal,
+// a plain line per workload elsewhere), and prints one markdown table of
 // ns/op and allocs/op per workload and implementation, then the ratios the
-// project's performance targets are stated in, each measured in this run.
+// project's performance targets are stated in, each measured in this run,
+// and a scale section (W9: 10,000 to 1,000,000 queues in one namespace).
 //
 //	go run ./cmd/msgqbench          # about two minutes
 //	go run ./cmd/msgqbench -quick   # under 20 seconds, rougher figures
@@ -66,8 +68,9 @@ func main() {
 	rows := map[string]*row{}
 	var order []string
 	start := time.Now()
+	prog := newProgress(os.Stderr)
 	for i, b := range benches {
-		fmt.Fprintf(os.Stderr, "\r\033[K[%d/%d] %s on %s", i+1, len(benches), b.row, b.impl)
+		prog.step("[%d/%d] %s on %s", i+1, len(benches), b.row, b.impl)
 		r := rows[b.row]
 		if r == nil {
 			r = &row{name: b.row, cells: map[string]testing.BenchmarkResult{}}
@@ -81,11 +84,13 @@ func main() {
 		r.cells[b.impl] = testing.Benchmark(b.f)
 		runtime.GOMAXPROCS(prev)
 	}
-	fmt.Fprintf(os.Stderr, "\r\033[K[%d/%d] memory per queued message", len(benches), len(benches))
+	prog.step("[%d/%d] memory per queued message", len(benches), len(benches))
 	perMsg := workload.BytesPerMessage()
-	fmt.Fprintf(os.Stderr, "\r\033[Kdone in %v\n", time.Since(start).Round(time.Second))
+	scale := measureScale(prog)
+	prog.done("done in %v", time.Since(start).Round(time.Second))
 
 	report(os.Stdout, order, rows, perMsg, d, kernelNote)
+	reportScale(os.Stdout, scale)
 }
 
 // plan lists the benchmarks: every workload on every implementation it
