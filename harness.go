@@ -101,7 +101,7 @@ func (ns *Namespace) WithoutHooks() *Namespace {
 type span struct {
 	h       *hooks
 	e       TraceEntry
-	blocked *time.Duration // when tracing: how long the call waited, added up by waitMessage
+	blocked *time.Duration // when tracing: how long the call waited, added up by queue.wait
 }
 
 // begin starts a hooked call (text is msgsnd's): it runs the faults and,
