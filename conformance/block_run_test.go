@@ -252,16 +252,20 @@ func (s bsides) compareScript(sc *bscript) (divergence, invalid string, err erro
 			return "", "", fmt.Errorf("kernel side: a signal interrupted a blocked call in each of 4 runs")
 		}
 	}
-	if kt.invalid != "" {
-		return "", "", fmt.Errorf("kernel side stopped: %s", kt.invalid)
-	}
-	for i := range sc.steps {
+	for i := range kt.steps {
 		if !kt.steps[i].equal(nt.steps[i]) {
 			return fmt.Sprintf("at step %d (%s):\n  kernel: %s\n  msgq:   %s", i, sc.steps[i], kt.steps[i], nt.steps[i]), "", nil
 		}
 	}
+	if kt.invalid != "" { // a caller msgq had completed still waits in the kernel
+		return fmt.Sprintf("at %s on the kernel, not on msgq", kt.invalid), "", nil
+	}
 	if kt.final != nt.final {
-		return fmt.Sprintf("in the final state:\n  kernel: %s  msgq:   %s", indent(kt.final), indent(nt.final)), "", nil
+		var b strings.Builder
+		for i, o := range kt.steps {
+			fmt.Fprintf(&b, "  %2d %-40s %s\n", i, sc.steps[i], o)
+		}
+		return fmt.Sprintf("in the final state:\n  kernel: %s  msgq:   %s  after (both sides):\n%s", indent(kt.final), indent(nt.final), b.String()), "", nil
 	}
 	return "", "", nil
 }
@@ -270,8 +274,8 @@ func indent(s string) string {
 	return strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n          ") + "\n"
 }
 
-// shrinkScript removes steps, then callers' last steps, from a diverging
-// script while it still diverges and stays comparable.
+// shrinkScript removes steps from a diverging script while it still
+// diverges and stays comparable, then the callers left with no step.
 func (s bsides) shrinkScript(sc *bscript) *bscript {
 	fails := func(c *bscript) bool {
 		d, inv, err := s.compareScript(c)
@@ -286,7 +290,32 @@ func (s bsides) shrinkScript(sc *bscript) *bscript {
 			}
 		}
 	}
+	if cand := dropIdleCallers(sc); fails(cand) {
+		sc = cand
+	}
 	return sc
+}
+
+// dropIdleCallers removes the callers no step names, but for c0, which
+// creates the queue, and renumbers the rest.
+func dropIdleCallers(sc *bscript) *bscript {
+	used := map[int]bool{0: true}
+	for _, st := range sc.steps {
+		used[st.who] = true
+	}
+	out := &bscript{mode: sc.mode}
+	renum := map[int]int{}
+	for i, c := range sc.callers {
+		if used[i] {
+			renum[i] = len(out.callers)
+			out.callers = append(out.callers, c)
+		}
+	}
+	for _, st := range sc.steps {
+		st.who = renum[st.who]
+		out.steps = append(out.steps, st)
+	}
+	return out
 }
 
 // bwait is a waiting call as the race rules read it.
