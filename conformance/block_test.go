@@ -520,3 +520,98 @@ func TestBlockScriptLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockRaceRules pins the race rules (racy) on msgq alone: each row is
+// a script whose last step Linux leaves open, or one it fixes.
+func TestBlockRaceRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		racy   bool // the last step is racy; no step before it is
+	}{
+		{"a receive that lets two senders through at once is racy", `
+			callers root u1000 u1001
+			c0 set mode=0666 qbytes=10
+			c0 snd 1 10 NOWAIT
+			c1 snd 1 4
+			c2 snd 1 4
+			c0 rcv 0 16 NOWAIT`, true},
+		{"a receive that lets one sender through is not, though another waits", `
+			callers root u1000 u1001
+			c0 set mode=0666 qbytes=12
+			c0 snd 1 6 NOWAIT
+			c0 snd 1 6 NOWAIT
+			c1 snd 1 5
+			c2 snd 1 8
+			c0 rcv 0 16 NOWAIT   # 6 free: c1 fits, c2 does not`, false},
+		{"two senders that fit once IPC_SET raises qbytes are racy", `
+			callers root u1000 u1001
+			c0 set mode=0666 qbytes=10
+			c0 snd 1 10 NOWAIT
+			c1 snd 1 4
+			c2 snd 1 4
+			c0 set mode=0666 qbytes=20`, true},
+		{"IPC_SET letting a sender through while a receiver its message suits re-queues is racy", `
+			callers root u1000 u1001
+			c0 set mode=0666 qbytes=10
+			c0 snd 1 10 NOWAIT
+			c1 snd 2 4
+			c2 rcv 2 16
+			c0 set mode=0666 qbytes=20`, true},
+		{"IPC_SET letting a sender through beside a receiver of another type is not", `
+			callers root u1000 u1001
+			c0 set mode=0666 qbytes=10
+			c0 snd 1 10 NOWAIT
+			c1 snd 2 4
+			c2 rcv 3 16
+			c0 set mode=0666 qbytes=20`, false},
+		{"after IPC_SET, a message two re-queued receivers would take is racy", `
+			callers root u1000 u1001
+			c1 rcv 0 16
+			c2 rcv -5 16
+			c0 set mode=0666
+			c0 snd 3 1 NOWAIT`, true},
+		{"after IPC_SET, a message that suits one re-queued receiver is not", `
+			callers root u1000 u1001
+			c1 rcv 1 16
+			c2 rcv 2 16
+			c0 set mode=0666
+			c0 snd 2 1 NOWAIT`, false},
+		{"after IPC_SET, a message too long for every re-queued receiver it suits is not", `
+			callers root u1000 u1001
+			c1 rcv 0 2
+			c2 rcv 0 3
+			c0 set mode=0666
+			c0 snd 3 10 NOWAIT`, false},
+		{"a receiver that waits after the IPC_SET is ordered again", `
+			callers root u1000 u1001
+			c1 rcv 0 16
+			c0 set mode=0666
+			c2 rcv 0 16
+			c0 snd 3 1 NOWAIT
+			c0 snd 3 2 NOWAIT`, false},
+		{"a step by a caller that is still waiting cannot run", `
+			callers root u1000
+			c1 rcv 0 16
+			c1 snd 1 1 NOWAIT`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := parseScript(tt.script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := runScript(newNexec(msgq.AllCaps), sc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := len(sc.steps) - 1
+			switch {
+			case tt.racy && (tr.invalid == "" || len(tr.steps) != last):
+				t.Errorf("want step %d racy, ran %d steps (%q)", last, len(tr.steps), tr.invalid)
+			case !tt.racy && tr.invalid != "":
+				t.Errorf("want no racy step, got %s", tr.invalid)
+			}
+		})
+	}
+}
