@@ -241,7 +241,7 @@ func (e *kexec) settle(who int, expect map[int]bool) (*bres, map[int]bres, error
 // How long kexec.settle waits for a caller msgq completed, and how long
 // the other callers must stay asleep.
 const (
-	expectBound = 500 * time.Millisecond
+	expectBound = time.Second
 	quietBound  = 200 * time.Microsecond
 )
 
