@@ -26,6 +26,11 @@ import (
 //	c0 set mode=0600 qbytes=40 uid=1000 gid=1000
 //	c0 stat                     # IPC_STAT
 //	c0 rmid                     # IPC_RMID
+//	c1 rcv 0 4 NOWAIT           #=> E2BIG
+//
+// A comment starting "=>" is what the step must come to (a prefix of its
+// outcome as the test prints it: its result, then each caller it woke); the
+// scenarios use it so that they read, and are checked, as a specification.
 //
 // A step runs until it completes or its caller is asleep in the call, and
 // until every caller it woke has completed or is asleep again; only then
@@ -65,6 +70,9 @@ type bstep struct {
 	uid    uint32
 	setGID bool
 	gid    uint32
+	// What a scenario says the step comes to: a prefix of its outcome as
+	// bstepOut.String prints it, written "#=> ..." after the step.
+	want string
 }
 
 // bscript is a script: its callers' identities (indices into idents),
@@ -92,6 +100,9 @@ func (st bstep) String() string {
 		if st.setGID {
 			fmt.Fprintf(&b, " gid=%d", st.gid)
 		}
+	}
+	if st.want != "" {
+		b.WriteString("  #=> " + st.want)
 	}
 	return b.String()
 }
@@ -137,7 +148,11 @@ func parseScript(text string) (*bscript, error) {
 		byName[id.name] = i
 	}
 	for ln, line := range strings.Split(text, "\n") {
+		var want string
 		if i := strings.IndexByte(line, '#'); i >= 0 {
+			if w, ok := strings.CutPrefix(strings.TrimSpace(line[i+1:]), "=>"); ok {
+				want = strings.TrimSpace(w)
+			}
 			line = line[:i]
 		}
 		f := strings.Fields(line)
@@ -170,6 +185,7 @@ func parseScript(text string) (*bscript, error) {
 			if st.who >= len(sc.callers) {
 				return nil, bad("no caller c%d", st.who)
 			}
+			st.want = want
 			sc.steps = append(sc.steps, st)
 		default:
 			return nil, bad("not a step")
