@@ -175,7 +175,7 @@ func bresOf(err error) bres {
 //
 // Linux wakes a caller (wake_up_q) before the waking call returns, but
 // its thread can still read as asleep in msgrcv for some microseconds
-// after that (measured here: up to 17µs, in about one step in six), so
+// after that (measured here: in 32 of 200 hand-overs, for up to 17µs), so
 // that a thread seen asleep is not proof that the step is over for it.
 // So settle is told which callers msgq completed in the same step
 // (expect) and waits up to expectBound for each of them to return; a
