@@ -99,8 +99,11 @@
 //     records the receiving thread's id in msg_lrpid (a direct receive
 //     records the process id); msgq records the caller's Cred.PID either way.
 //
-// Signals do not exist here: a context ending is the only way to interrupt
-// a blocked call, and it sends or consumes nothing.
+// Signals do not exist here, but Interrupt delivers what a signal with a
+// handler would to the calls blocked as one process: each returns EINTR,
+// having sent or consumed nothing, as on Linux, which never restarts
+// msgsnd and msgrcv after a handler. A context ending also interrupts a
+// blocked call, and it too sends or consumes nothing.
 package msgq
 
 import (
@@ -416,8 +419,10 @@ func checkRecv(msqid int32, size int, msgflg int32) error {
 // may reuse mtext as soon as Msgsnd returns.
 //
 // Errors: EINVAL (msqid or msgflg outside the int32 range, len(mtext) >
-// MsgMax, msqid negative, mtype < 1, or no queue with that id), EACCES (no write permission), EAGAIN (full, with
-// IPC_NOWAIT), EIDRM (the queue was removed while the call waited).
+// MsgMax, msqid negative, mtype < 1, or no queue with that id), EACCES
+// (no write permission), EAGAIN (full, with IPC_NOWAIT), EIDRM (the queue
+// was removed while the call waited), EINTR (Interrupt, while it waited);
+// and whatever a WithFaults hook injects.
 func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
 	id, flg, ok := cInt2(msqid, msgflg)
 	if !ok {
@@ -459,7 +464,8 @@ func (ns *Namespace) msgsnd(ctx context.Context, id int32, mtype int64, mtext []
 // than mtext), EACCES (no read permission), E2BIG (the message is longer
 // than mtext and MSG_NOERROR is not set; it stays queued), ENOMSG (no
 // suitable message, with IPC_NOWAIT), EIDRM (the queue was removed while the
-// call waited).
+// call waited), EINTR (Interrupt, while it waited); and whatever a
+// WithFaults hook injects.
 func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (n int, mtype int64, err error) {
 	id, flg, ok := cInt2(msqid, msgflg)
 	if !ok {
@@ -784,8 +790,8 @@ func (q *Queue) lock() error {
 // until ctx ends unless msgflg has IPC_NOWAIT. If ctx ends first it returns
 // an error for which errors.Is(err, ctx.Err()) holds, having sent nothing;
 // ctx is consulted only when the call would wait. Errors: EINVAL (msgflg
-// outside the int32 range, len(mtext) > MsgMax or mtype < 1), EIDRM (the queue is removed), EACCES,
-// EAGAIN.
+// outside the int32 range, len(mtext) > MsgMax or mtype < 1), EIDRM (the
+// queue is removed), EACCES, EAGAIN, EINTR (Interrupt).
 func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int) error {
 	flg, ok := cInt(msgflg)
 	if !ok {
@@ -809,7 +815,8 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 // maxSize bytes, returning the message in new memory. If ctx ends while it
 // waits it returns an error for which errors.Is(err, ctx.Err()) holds,
 // having consumed nothing. Errors: EINVAL (msgflg outside the int32 range;
-// maxSize negative; MSG_COPY misused), EIDRM, EACCES, E2BIG, ENOMSG.
+// maxSize negative; MSG_COPY misused), EIDRM, EACCES, E2BIG, ENOMSG,
+// EINTR (Interrupt).
 func (q *Queue) Recv(ctx context.Context, msgtyp int64, maxSize int, msgflg int) (Message, error) {
 	r := recvReq{size: maxSize, alloc: true}
 	if err := q.receive(ctx, &r, msgtyp, msgflg); err != nil {
