@@ -43,20 +43,23 @@ func inBubble() bool { return !hasMonotonic(time.Now()) }
 // strips it, and Times compare equal with == only if that changed nothing.
 func hasMonotonic(t time.Time) bool { return t != t.Round(0) }
 
-// now reads the namespace's clock, in whole seconds. The shared clock's
-// fast path is written out here so that a stamp costs no call.
-func (core *nsCore) now() time.Time {
+// seconds is the time stamped into msg_stime, msg_rtime and msg_ctime:
+// the namespace's clock in whole Unix seconds, as Linux keeps them
+// (ktime_get_real_seconds). The shared clock's fast path is written out
+// here so that a stamp costs two atomic loads and no call. A clock before
+// 1970-01-01T00:00:01 stamps 1: 0 means never.
+func (core *nsCore) seconds() int64 {
 	if shared.state.Load() == clockUsed|clockTicking && core.clock == nil {
-		return *shared.cur.Load()
+		return shared.cur.Load().sec
 	}
-	return core.slowNow()
+	return core.slowSeconds()
 }
 
-func (core *nsCore) slowNow() time.Time {
+func (core *nsCore) slowSeconds() int64 {
 	if core.clock == nil {
-		return shared.now()
+		return shared.now().Unix()
 	}
-	return core.clock().Truncate(time.Second)
+	return max(core.clock().Unix(), 1)
 }
 
 // clockFor returns the clock for a new namespace: now (WithClock), the
@@ -104,8 +107,8 @@ func (c *bubbleClock) now() time.Time {
 
 // coarseClock is the shared clock of the namespaces made outside a bubble.
 type coarseClock struct {
-	cur   atomic.Pointer[time.Time] // time.Now() truncated to the second, at the last refresh
-	state atomic.Uint32             // clockUsed, clockTicking
+	cur   atomic.Pointer[clockReading] // time.Now() truncated to the second, at the last refresh
+	state atomic.Uint32                // clockUsed, clockTicking
 
 	once  sync.Once
 	timer *time.Timer // made by start, outside any bubble
@@ -120,6 +123,13 @@ const (
 
 var shared coarseClock
 
+// clockReading is one published reading of the coarse clock, immutable:
+// the time and its Unix seconds, so that a stamp need not compute them.
+type clockReading struct {
+	t   time.Time
+	sec int64
+}
+
 // start makes the clock's timer, once. It is called by NewNamespace outside
 // any bubble, so the timer never belongs to one.
 func (c *coarseClock) start() {
@@ -132,7 +142,7 @@ func (c *coarseClock) start() {
 
 func (c *coarseClock) now() time.Time {
 	if c.state.Load() == clockUsed|clockTicking {
-		return *c.cur.Load()
+		return c.cur.Load().t
 	}
 	return c.refresh()
 }
@@ -146,7 +156,7 @@ func (c *coarseClock) refresh() time.Time {
 	t := time.Now()
 	if !hasMonotonic(t) {
 		if cur := c.cur.Load(); cur != nil {
-			return *cur
+			return cur.t
 		}
 		return time.Time{} // unreachable: start published a time
 	}
@@ -168,12 +178,13 @@ func untilNextSecond(t time.Time) time.Duration {
 // reader that read time.Now and then stalled must not move the clock back),
 // and returns the clock's time.
 func (c *coarseClock) publish(t time.Time) time.Time {
+	r := &clockReading{t: t, sec: t.Unix()}
 	for {
 		old := c.cur.Load()
-		if old != nil && !t.After(*old) {
-			return *old
+		if old != nil && !t.After(old.t) {
+			return old.t
 		}
-		if c.cur.CompareAndSwap(old, &t) {
+		if c.cur.CompareAndSwap(old, r) {
 			return t
 		}
 	}

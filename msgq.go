@@ -292,14 +292,6 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 	return q.id, nil
 }
 
-// seconds is the time stamped into msg_stime, msg_rtime and msg_ctime:
-// the namespace's clock in whole Unix seconds, as Linux keeps them
-// (ktime_get_real_seconds). A clock before 1970-01-01T00:00:01 stamps 1:
-// 0 means never.
-func (core *nsCore) seconds() int64 {
-	return max(core.now().Unix(), 1)
-}
-
 // stampOf is the inverse of unixTime: a time's whole seconds, 0 for the
 // zero time.
 func stampOf(t time.Time) int64 {
