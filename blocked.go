@@ -10,7 +10,8 @@ import (
 )
 
 // Call is one call on a namespace: what WithFaults sees before a call
-// runs, and what Blocked reports of a call that waits.
+// runs, what Blocked reports of a call that waits, and what WithTrace
+// reports (TraceEntry) of a call that finished.
 type Call struct {
 	Op    string // "msgget", "msgsnd", "msgrcv", "msgctl"
 	Cred  Cred
@@ -34,21 +35,85 @@ type Call struct {
 // sleeps (so that what follows is deterministic) waits for it with
 // WaitBlocked rather than sleeping.
 func (ns *Namespace) Blocked() []Call {
+	var calls []Call
+	ns.eachQueue(func(q *queue) { calls = q.appendBlocked(calls) })
+	return calls
+}
+
+// eachQueue calls f with each queue of the namespace locked, in table-index
+// order, skipping the queues removed since the list was taken. It takes
+// the namespace lock only to list the queues, then each slot lock in turn,
+// released with unlock so that the waiters f finishes are woken.
+func (ns *Namespace) eachQueue(f func(q *queue)) {
 	core := ns.core
 	core.mu.Lock()
 	var qs []*queue
 	core.ids.each(func(q *queue) { qs = append(qs, q) })
 	core.mu.Unlock()
 
-	var calls []Call
 	for _, q := range qs {
 		q.mu.Lock()
 		if !q.removed {
-			calls = q.appendBlocked(calls)
+			f(q)
 		}
-		q.mu.Unlock()
+		q.unlock()
 	}
-	return calls
+}
+
+// Interrupt delivers what a signal with a handler would to every call
+// blocked as process pid (Cred.PID): each msgsnd and msgrcv blocked in the
+// namespace on behalf of pid, on either layer, returns EINTR, having sent
+// or consumed nothing; the queue is left as it was (an interrupted
+// sender's message is not queued, and no time or pid is stamped). It
+// returns how many calls it interrupted.
+//
+// Linux never restarts msgsnd and msgrcv after a handler runs, whatever
+// SA_RESTART says, so the caller sees EINTR; since Go 1.14 the runtime's
+// preemption signals make that common in Go programs that call the real
+// system calls, and code that retries on EINTR can be tested with this.
+// A call counts as blocked as Blocked lists it: from the moment it is
+// committed to wait. A call completed at the same instant (a message
+// handed to a receiver, room made for a sender, IPC_RMID, its context
+// ending) is completed or interrupted, never both: a message is delivered
+// or stays where it was, never both or lost. Calls that begin to wait
+// after Interrupt returns are not affected, as a signal handled before a
+// call leaves no trace for it.
+func (ns *Namespace) Interrupt(pid int32) int {
+	n := 0
+	ns.eachQueue(func(q *queue) { n += q.interrupt(pid) })
+	return n
+}
+
+// interrupt fails the queue's blocked calls made as pid with EINTR and
+// returns how many. The slot lock must be held; the waiters are woken by
+// unlock. Removing a blocked sender makes no room, so nobody else can
+// proceed because of it, as when a sender's context ends.
+func (q *queue) interrupt(pid int32) int {
+	ws := q.waits
+	if ws == nil {
+		return 0
+	}
+	n := 0
+	wake := false
+	eachIn(&ws.senders, func(w *waiter) {
+		if w.cred.PID == pid {
+			ws.senders.remove(w)
+			wake = q.senderGone(w) || wake // a dialect's signal path (dialect_send.go)
+			q.finish(w, syscall.EINTR)
+			n++
+		}
+	})
+	if wake {
+		q.dwake(false)
+	}
+	ws.receivers.each(func(w *waiter) {
+		if w.cred.PID == pid {
+			ws.receivers.remove(w)
+			q.finish(w, syscall.EINTR)
+			n++
+		}
+	})
+	return n
 }
 
 // appendBlocked appends the queue's blocked calls to calls. The slot lock

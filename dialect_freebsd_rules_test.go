@@ -119,6 +119,16 @@ func TestDialectFreeBSD(t *testing.T) {
 			assert.Equal(t, uint16(0o600), stat(t, ns, id).Perm.Mode)
 			assert.NoError(t, ns.Msgsnd(id, 3, []byte("x"), IPC_NOWAIT))
 		}},
+		// §0, §3 FB kern_msgsnd: an interrupted owner drops the lock.
+		{"msgsnd/lock-dropped-on-interrupt", func(t *testing.T, ns *Namespace) {
+			id := create(t, ns, 1, 0o600)
+			require.NoError(t, setq(t, ns, owner, id, func(ds *MsqidDS) { ds.Qbytes = 10 }))
+			mustSend(t, ns, id, msg{1, "12345678"})
+			ch := blockedSend(t, ns, owner, id, 1, 2, "abcde")
+			assert.Equal(t, 1, ns.Interrupt(owner.PID))
+			assert.Equal(t, syscall.EINTR, outcome(t, ch))
+			assert.Equal(t, uint16(0o600), stat(t, ns, id).Perm.Mode)
+		}},
 		// §3, §12 FB kern_msgsnd msleep(…, hz): a raise lets a sleeping sender through within a second.
 		{"msgsnd/poll-sees-raise", func(t *testing.T, ns *Namespace) {
 			id := create(t, ns, 1, 0o600)

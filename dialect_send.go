@@ -389,21 +389,31 @@ func (q *queue) dwake(onlyShort bool) {
 	})
 }
 
-// senderLeft is called when a sleeping sender leaves by its context (or
-// an interrupt): FreeBSD's owner drops the lock; SVR4 clears MSG_WWAIT and
-// wakes the other writers.
+// senderLeft is called when a sleeping sender leaves by its context:
+// see senderGone; the other writers are woken at once.
 func (q *queue) senderLeft(w *waiter) {
+	if q.senderGone(w) {
+		q.dwake(false)
+	}
+}
+
+// senderGone records that sleeping sender w left by its context or an
+// interrupt, as the system's signal path does: FreeBSD's owner drops the
+// lock; SVR4 clears MSG_WWAIT, and then wakes the other writers, which
+// senderGone reports for its caller to do once it is done with the list.
+func (q *queue) senderGone(w *waiter) (wakeWriters bool) {
 	x := q.x
 	if x == nil {
-		return
+		return false
 	}
 	if x.owner == w {
 		x.owner = nil // FB kern_msgsnd: we_own_it, cleared on the error path
 	}
 	if q.ns.rules.stat == statSticky && x.flags&modeMsgWWait != 0 {
 		x.flags &^= modeMsgWWait // S4 msgsnd: the signal path clears it and wakes writers
-		q.dwake(false)
+		return true
 	}
+	return false
 }
 
 // recvMode turns msgrcv's msgtyp and (known) flags into a search mode and

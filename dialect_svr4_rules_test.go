@@ -183,6 +183,16 @@ func TestDialectSVR4(t *testing.T) {
 			assert.ErrorIs(t, outcome(t, ch), context.Canceled)
 			assert.Equal(t, uint16(0o100600), stat(t, ns, id).Perm.Mode)
 		}},
+		// §0, §8 S4 msgsnd: Interrupt takes the signal path: MSG_WWAIT cleared.
+		{"stat/wwait-cleared-on-interrupt", func(t *testing.T, ns *Namespace) {
+			id := create(t, ns, 1, 0o600)
+			require.NoError(t, setq(t, ns, owner, id, func(ds *MsqidDS) { ds.Qbytes = 4 }))
+			mustSend(t, ns, id, msg{1, "abcd"})
+			ch := blockedSend(t, ns, owner, id, 1, 1, "x")
+			assert.Equal(t, 1, ns.Interrupt(owner.PID))
+			assert.Equal(t, syscall.EINTR, outcome(t, ch))
+			assert.Equal(t, uint16(0o100600), stat(t, ns, id).Perm.Mode)
+		}},
 		// §8 S4 msgsnd: sleeping for a header does not set MSG_WWAIT.
 		{"stat/no-wwait-for-header", func(t *testing.T, ns *Namespace) {
 			a, b := create(t, ns, 1, 0o600), create(t, ns, 2, 0o600)

@@ -99,8 +99,11 @@
 //     records the receiving thread's id in msg_lrpid (a direct receive
 //     records the process id); msgq records the caller's Cred.PID either way.
 //
-// Signals do not exist here: a context ending is the only way to interrupt
-// a blocked call, and it sends or consumes nothing.
+// Signals do not exist here, but Interrupt delivers what a signal with a
+// handler would to the calls blocked as one process: each returns EINTR,
+// having sent or consumed nothing, as on Linux, which never restarts
+// msgsnd and msgrcv after a handler. A context ending also interrupts a
+// blocked call, and it too sends or consumes nothing.
 package msgq
 
 import (
@@ -168,6 +171,7 @@ type options struct {
 	cred     *Cred
 	now      func() time.Time
 	onRemove func(Removal)
+	hooks    hookOptions
 }
 
 // WithLimits sets the namespace's limits; zero fields keep the defaults.
@@ -185,8 +189,8 @@ func WithCred(c Cred) Option {
 
 // WithClock sets the clock that stamps msg_stime, msg_rtime and msg_ctime.
 // Stamps are whole seconds, as Linux keeps them, whatever the clock's
-// precision. The default is time.Now read through a cache that lags it by
-// at most a few milliseconds: see clock.go.
+// precision. The default is time.Now, or in a testing/synctest bubble the
+// bubble's time: see clock.go.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithRemoveHook calls f after every IPC_RMID in the namespace, with the
@@ -202,7 +206,8 @@ func WithRemoveHook(f func(Removal)) Option { return func(o *options) { o.onRemo
 // not usable: call NewNamespace.
 type Namespace struct {
 	core *nsCore
-	cred Cred // immutable
+	cred Cred       // immutable
+	bare *Namespace // immutable; this view without the hooks, nil if there are none (harness.go)
 }
 
 // nsCore is the namespace proper, shared by all its views.
@@ -210,8 +215,9 @@ type nsCore struct {
 	limits   Limits           // immutable
 	rules    *rules           // immutable: the dialect (dialect_rules.go)
 	pool     *nsPool          // immutable pointer; nil where the dialect has no MsgTql or MsgSeg
-	clock    func() time.Time // immutable; nil for the shared coarse clock
+	clock    func() time.Time // immutable; nil for the shared coarse clock (clock.go)
 	onRemove func(Removal)    // immutable; may be nil
+	hooks    *hooks           // immutable; nil without WithFaults and WithTrace (harness.go)
 
 	mu   sync.Mutex     // the namespace lock: see the package doc for the order
 	keys map[Key]*queue // guarded by mu
@@ -233,24 +239,28 @@ func NewNamespace(opts ...Option) *Namespace {
 
 	r := rulesOf(o.dialect)
 	limits := r.fill(o.limits)
-	core := &nsCore{
-		limits:   limits,
-		rules:    r,
-		clock:    o.now,
-		onRemove: o.onRemove,
-		keys:     make(map[Key]*queue),
-		ids:      newIDTable(limits.MsgMni),
+	ns := &Namespace{
+		core: &nsCore{
+			limits:   limits,
+			rules:    r,
+			clock:    clockFor(o.now),
+			onRemove: o.onRemove,
+			hooks:    newHooks(o.hooks),
+			keys:     make(map[Key]*queue),
+			ids:      newIDTable(limits.MsgMni),
+		},
+		cred: *o.cred,
 	}
-	if r.ids != idsLinux {
+	if core := ns.core; r.ids != idsLinux {
 		core.ids.scheme = newIDScheme(core.ids, r.ids, limits.MsgMni)
 		core.pool = newNSPool(limits)
 	}
-	return &Namespace{core: core, cred: *o.cred}
+	return ns.withHooks(true)
 }
 
 // As returns a view of the same namespace whose calls act as c.
 func (ns *Namespace) As(c Cred) *Namespace {
-	return &Namespace{core: ns.core, cred: c.clone()}
+	return (&Namespace{core: ns.core, cred: c.clone()}).withHooks(ns.bare != nil)
 }
 
 // Cred returns the credentials ns acts with.
@@ -275,27 +285,14 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 	if !ok {
 		return -1, syscall.EINVAL
 	}
+	if ns.bare != nil {
+		return ns.hookedMsgget(key, flg)
+	}
 	q, err := ns.get(key, flg)
 	if err != nil {
 		return -1, err
 	}
 	return q.id, nil
-}
-
-// now reads the namespace's clock.
-func (core *nsCore) now() time.Time {
-	if core.clock == nil {
-		return shared.now()
-	}
-	return core.clock()
-}
-
-// seconds is the time stamped into msg_stime, msg_rtime and msg_ctime:
-// the namespace's clock in whole Unix seconds, as Linux keeps them
-// (ktime_get_real_seconds). A clock before 1970-01-01T00:00:01 stamps 1:
-// 0 means never.
-func (core *nsCore) seconds() int64 {
-	return max(core.now().Unix(), 1)
 }
 
 // stampOf is the inverse of unixTime: a time's whole seconds, 0 for the
@@ -420,15 +417,26 @@ func checkRecv(msqid int32, size int, msgflg int32) error {
 // may reuse mtext as soon as Msgsnd returns.
 //
 // Errors: EINVAL (msqid or msgflg outside the int32 range, len(mtext) >
-// MsgMax, msqid negative, mtype < 1, or no queue with that id), EACCES (no write permission), EAGAIN (full, with
-// IPC_NOWAIT), EIDRM (the queue was removed while the call waited).
+// MsgMax, msqid negative, mtype < 1, or no queue with that id), EACCES
+// (no write permission), EAGAIN (full, with IPC_NOWAIT), EIDRM (the queue
+// was removed while the call waited), EINTR (Interrupt, while it waited);
+// and whatever a WithFaults hook injects.
 func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) error {
 	id, flg, ok := cInt2(msqid, msgflg)
 	if !ok {
 		return syscall.EINVAL
 	}
+	if ns.bare != nil {
+		return ns.hookedMsgsnd(id, mtype, mtext, flg)
+	}
+	return ns.msgsnd(context.Background(), id, mtype, mtext, flg)
+}
+
+// msgsnd is Msgsnd once its arguments are C ints. ctx never ends: it
+// carries only a trace's timer (harness.go).
+func (ns *Namespace) msgsnd(ctx context.Context, id int32, mtype int64, mtext []byte, flg int32) error {
 	if !ns.core.rules.native {
-		return ns.dsend(context.Background(), nil, id, mtype, mtext, flg)
+		return ns.dsend(ctx, nil, id, mtype, mtext, flg)
 	}
 	if err := ns.checkSend(id, mtype, len(mtext)); err != nil {
 		return err
@@ -437,7 +445,7 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 	if err != nil {
 		return err
 	}
-	err = q.send(context.Background(), &ns.cred, mtype, mtext, flg)
+	err = q.send(ctx, &ns.cred, mtype, mtext, flg)
 	q.unlock()
 	return err
 }
@@ -457,32 +465,39 @@ func (ns *Namespace) Msgsnd(msqid int, mtype int64, mtext []byte, msgflg int) er
 // than mtext), EACCES (no read permission), E2BIG (the message is longer
 // than mtext and MSG_NOERROR is not set; it stays queued), ENOMSG (no
 // suitable message, with IPC_NOWAIT), EIDRM (the queue was removed while the
-// call waited).
+// call waited), EINTR (Interrupt, while it waited); and whatever a
+// WithFaults hook injects.
 func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (n int, mtype int64, err error) {
 	id, flg, ok := cInt2(msqid, msgflg)
 	if !ok {
 		return -1, 0, syscall.EINVAL
 	}
+	if ns.bare != nil {
+		return ns.hookedMsgrcv(id, mtext, msgtyp, flg)
+	}
 	r := recvReq{buf: mtext, size: len(mtext)}
-	if !ns.core.rules.native {
-		if err := ns.drecv(context.Background(), nil, id, &r, msgtyp, flg); err != nil {
-			return -1, 0, err
-		}
-		return r.n, r.mtype, nil
-	}
-	if err := checkRecv(id, len(mtext), flg); err != nil {
-		return -1, 0, err
-	}
-	q, err := ns.core.ids.lockID(id)
-	if err != nil {
-		return -1, 0, err
-	}
-	err = q.receive(context.Background(), &ns.cred, &r, msgtyp, flg)
-	q.unlock()
-	if err != nil {
+	if err := ns.msgrcv(context.Background(), id, &r, msgtyp, flg); err != nil {
 		return -1, 0, err
 	}
 	return r.n, r.mtype, nil
+}
+
+// msgrcv is Msgrcv once its arguments are C ints, into r. ctx never ends:
+// it carries only a trace's timer (harness.go).
+func (ns *Namespace) msgrcv(ctx context.Context, id int32, r *recvReq, msgtyp int64, flg int32) error {
+	if !ns.core.rules.native {
+		return ns.drecv(ctx, nil, id, r, msgtyp, flg)
+	}
+	if err := checkRecv(id, r.size, flg); err != nil {
+		return err
+	}
+	q, err := ns.core.ids.lockID(id)
+	if err != nil {
+		return err
+	}
+	err = q.receive(ctx, &ns.cred, r, msgtyp, flg)
+	q.unlock()
+	return err
 }
 
 // Msgctl mirrors msgctl(2) for the commands that name one queue:
@@ -513,7 +528,13 @@ func (ns *Namespace) Msgrcv(msqid int, mtext []byte, msgtyp int64, msgflg int) (
 // and those above.
 func (ns *Namespace) Msgctl(msqid int, cmd int, buf *MsqidDS) (int, error) {
 	id, c, ok := cInt2(msqid, cmd)
-	if !ok || id < 0 && !ns.core.ids.loose || !ns.core.rules.hasCmd(c) {
+	if !ok {
+		return -1, syscall.EINVAL
+	}
+	if ns.bare != nil {
+		return ns.hookedMsgctl(id, c, buf)
+	}
+	if id < 0 && !ns.core.ids.loose || !ns.core.rules.hasCmd(c) {
 		return -1, syscall.EINVAL
 	}
 	switch c {
@@ -640,7 +661,13 @@ type Removal struct {
 // EFAULT (buf is nil).
 func (ns *Namespace) MsgctlInfo(cmd int, buf *MsgInfo) (int, error) {
 	c, ok := cInt(cmd)
-	if !ok || c != IPC_INFO && c != MSG_INFO || !ns.core.rules.info {
+	if !ok {
+		return -1, syscall.EINVAL
+	}
+	if ns.bare != nil {
+		return ns.hookedMsgctlInfo(c, buf)
+	}
+	if c != IPC_INFO && c != MSG_INFO || !ns.core.rules.info {
 		return -1, syscall.EINVAL
 	}
 	var info MsgInfo
@@ -722,6 +749,9 @@ func (ns *Namespace) Get(key Key, msgflg int) (*Queue, error) {
 	if !ok {
 		return nil, syscall.EINVAL
 	}
+	if ns.bare != nil {
+		return ns.hookedGet(key, flg)
+	}
 	q, err := ns.get(key, flg)
 	if err != nil {
 		return nil, err
@@ -778,12 +808,15 @@ func (q *Queue) lock() error {
 // until ctx ends unless msgflg has IPC_NOWAIT. If ctx ends first it returns
 // an error for which errors.Is(err, ctx.Err()) holds, having sent nothing;
 // ctx is consulted only when the call would wait. Errors: EINVAL (msgflg
-// outside the int32 range, len(mtext) > MsgMax or mtype < 1), EIDRM (the queue is removed), EACCES,
-// EAGAIN.
+// outside the int32 range, len(mtext) > MsgMax or mtype < 1), EIDRM (the
+// queue is removed), EACCES, EAGAIN, EINTR (Interrupt).
 func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int) error {
 	flg, ok := cInt(msgflg)
 	if !ok {
 		return syscall.EINVAL
+	}
+	if q.ns.bare != nil {
+		return q.hookedSend(ctx, mtype, mtext, flg)
 	}
 	if !q.ns.core.rules.native {
 		return q.ns.dsend(ctx, q.q, 0, mtype, mtext, flg)
@@ -803,7 +836,8 @@ func (q *Queue) Send(ctx context.Context, mtype int64, mtext []byte, msgflg int)
 // maxSize bytes, returning the message in new memory. If ctx ends while it
 // waits it returns an error for which errors.Is(err, ctx.Err()) holds,
 // having consumed nothing. Errors: EINVAL (msgflg outside the int32 range;
-// maxSize negative; MSG_COPY misused), EIDRM, EACCES, E2BIG, ENOMSG.
+// maxSize negative; MSG_COPY misused), EIDRM, EACCES, E2BIG, ENOMSG,
+// EINTR (Interrupt).
 func (q *Queue) Recv(ctx context.Context, msgtyp int64, maxSize int, msgflg int) (Message, error) {
 	r := recvReq{size: maxSize, alloc: true}
 	if err := q.receive(ctx, &r, msgtyp, msgflg); err != nil {
@@ -828,6 +862,9 @@ func (q *Queue) receive(ctx context.Context, r *recvReq, msgtyp int64, msgflg in
 	if !ok {
 		return syscall.EINVAL
 	}
+	if q.ns.bare != nil {
+		return q.hookedReceive(ctx, r, msgtyp, flg)
+	}
 	if !q.ns.core.rules.native {
 		return q.ns.drecv(ctx, q.q, 0, r, msgtyp, flg)
 	}
@@ -850,6 +887,9 @@ type Message struct {
 
 // Stat is msgctl(2) IPC_STAT on the queue. Errors: EIDRM, EACCES.
 func (q *Queue) Stat() (MsqidDS, error) {
+	if q.ns.bare != nil {
+		return q.hookedStat()
+	}
 	if err := q.lock(); err != nil {
 		return MsqidDS{}, err
 	}
@@ -863,6 +903,9 @@ func (q *Queue) Stat() (MsqidDS, error) {
 // Set is msgctl(2) IPC_SET on the queue (see Namespace.Msgctl). Errors:
 // EFAULT (ds is nil), EIDRM, EPERM, EINVAL.
 func (q *Queue) Set(ds *MsqidDS) error {
+	if q.ns.bare != nil {
+		return q.hookedCtl(IPC_SET, ds == nil, func(bare *Queue) error { return bare.Set(ds) })
+	}
 	if ds == nil {
 		return syscall.EFAULT
 	}
@@ -878,5 +921,8 @@ func (q *Queue) Set(ds *MsqidDS) error {
 // EIDRM and the messages are dropped. Errors: EIDRM (already removed),
 // EPERM (not the owner or creator, and no CapSysAdmin).
 func (q *Queue) Remove() error {
+	if q.ns.bare != nil {
+		return q.hookedCtl(IPC_RMID, true, func(bare *Queue) error { return bare.Remove() })
+	}
 	return q.ns.rmid(func() (*queue, error) { return q.q, q.lock() })
 }

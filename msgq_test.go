@@ -689,19 +689,6 @@ func TestWithCredSharedAcrossGoroutines(t *testing.T) {
 	wg.Wait()
 }
 
-func TestCoarseClockNeverGoesBack(t *testing.T) {
-	var c coarseClock
-	later := time.Date(2026, 1, 1, 0, 0, 2, 0, time.UTC)
-	assert.Equal(t, later, c.publish(later))
-	assert.Equal(t, later, c.publish(later.Add(-time.Second)), "a stalled reader's older time is not published")
-	assert.Equal(t, later.Add(time.Second), c.publish(later.Add(time.Second)))
-
-	before := time.Now()
-	got := shared.now()
-	assert.False(t, got.After(time.Now()), "the shared clock is not ahead of time.Now")
-	assert.Less(t, before.Sub(got), time.Second, "nor far behind it")
-}
-
 func TestNamespacesAreIndependent(t *testing.T) {
 	a, b := newNS(t), newNS(t)
 	ida := mustQueue(t, a, 1, 0o600)

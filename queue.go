@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // queue is one message queue: Linux's struct msg_queue. Every method must be
@@ -391,8 +392,16 @@ func (q *queue) wait(ctx context.Context, w *waiter) error {
 		})
 	}
 	q.wakeLocked()
+	var since time.Time
+	timed := q.ns.hooks != nil && q.ns.hooks.timed
+	if timed {
+		since = time.Now()
+	}
 	for !w.done {
 		w.cond.Wait()
+	}
+	if timed {
+		addBlocked(ctx, since)
 	}
 	err := w.err
 	if w.msg != nil && !q.removed { // a sender that did not send

@@ -1,12 +1,17 @@
 // Package conformance holds msgq's differential tests against the host
 // kernel: random sequences of msgget, msgsnd, msgrcv and msgctl run on a
 // fresh msgq.Namespace and on a fresh Linux IPC namespace, with every
-// result compared; a permission matrix run the same way; and a fuzz target
-// driving the same executor. Everything is in its _test.go files, which
-// build on 64-bit Linux; elsewhere the package is empty.
+// result compared; a permission matrix run the same way; a fuzz target
+// driving the same executor; and the blocking differential, scripts in
+// which calls wait (block_*_test.go), scripted scenarios and random ones,
+// each caller an OS thread of its own on the kernel side. Everything is in
+// its _test.go files, which build on 64-bit Linux; elsewhere the package is
+// empty.
 //
-//	go test ./conformance                              # 2,000 sequences
+//	go test ./conformance                              # 2,000 sequences, 300 blocking scripts
 //	MSGQ_SEQUENCES=100000 go test ./conformance -run Differential
+//	MSGQ_BLOCK_SCRIPTS=5000 go test ./conformance -run BlockDifferential
+//	MSGQ_BLOCK_SEED=n go test ./conformance -run BlockDifferential -v
 //	go test ./conformance -fuzz FuzzDifferential
 //
 // The kernel side runs on one OS thread that has unshared its IPC
