@@ -99,17 +99,7 @@ func restoredQueue(core *nsCore, qs *QueueSnapshot) *queue {
 // the allocator's cursor. The namespace lock must be held and the index
 // must be free.
 func (t *idTable) place(q *queue, id int) {
-	idx := t.index(int32(id))
-	t.growTo(idx + 1)
-	q.id = id
-	s := t.makeSlot(idx)
-	q.mu = &s.mu
-	s.mu.Lock()
-	s.q = q
-	s.mu.Unlock()
-	t.setUsed(idx, true)
-	t.inUse++
-	t.maxIdx = max(t.maxIdx, idx)
+	t.install(q, t.index(int32(id)), id, q.perm.seq)
 }
 
 // check validates the snapshot and returns the limits the namespace gets.
