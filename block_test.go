@@ -558,3 +558,40 @@ func TestBlockedCallsManyTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveAndSetWithManyTypes(t *testing.T) {
+	// IPC_RMID and IPC_SET visit every blocked receiver and take each off
+	// its list; with receivers waiting for many types, the emptied lists
+	// are swept while the visit goes on.
+	for _, op := range []struct {
+		name string
+		do   func(ns *Namespace, id int) error
+		want error
+	}{
+		{"IPC_RMID fails every receiver with EIDRM", func(ns *Namespace, id int) error {
+			_, err := ns.Msgctl(id, IPC_RMID, nil)
+			return err
+		}, syscall.EIDRM},
+		{"IPC_SET that takes read permission away fails every receiver with EACCES", func(ns *Namespace, id int) error {
+			ds := stat(t, ns, id)
+			ds.Perm.Mode = 0o200
+			_, err := ns.Msgctl(id, IPC_SET, &ds)
+			return err
+		}, syscall.EACCES},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			ns := newNS(t)
+			id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
+			const n = 100
+			var chans []<-chan result
+			for i := range n {
+				chans = append(chans, recvAsync(ns, id, 10, int64(i+1), 0))
+			}
+			waitFor(t, ns, id, 0, n)
+			require.NoError(t, op.do(ns, id))
+			for _, ch := range chans {
+				assert.Equal(t, op.want, await(t, ch).err)
+			}
+		})
+	}
+}

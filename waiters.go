@@ -203,11 +203,16 @@ func (r *receivers) oldestFor(mtype int64) *waiter {
 	return best
 }
 
-// each calls f for every blocked receiver; f may remove the one it is given.
+// each calls f for every blocked receiver; f may remove the one it is
+// given. The exact lists are visited from a copy of r.exact: a removal
+// that empties many lists sweeps them out of r.exact in place.
 func (r *receivers) each(f func(w *waiter)) {
 	eachIn(&r.any, f)
 	eachIn(&r.other, f)
-	for _, l := range r.exact {
+	if len(r.exact) == 0 {
+		return
+	}
+	for _, l := range slices.Clone(r.exact) {
 		eachIn(&l.waitList, f)
 	}
 }
