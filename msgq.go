@@ -48,9 +48,14 @@
 //     A slot's pointer to its queue changes only with both locks held.
 //
 // No code takes a namespace lock while holding a slot lock, or two slot
-// locks at once. The lock of blockWatch (WaitBlocked's wake-ups) is a
-// leaf: it is taken under a slot lock and takes nothing else. Each blocked caller waits on its own sync.Cond whose
-// locker is the slot lock, and whoever makes it able to proceed (a sender
+// locks at once. Two locks are leaves, taken under a slot lock and taking
+// nothing else: blockWatch's (WaitBlocked's wake-ups, blocked.go) and
+// nsPool's (the queues whose senders wait for a namespace-wide limit
+// under some dialects, dialect_send.go); the pool's wake-ups (kick) run
+// with no lock held and take one slot lock at a time.
+//
+// Each blocked caller waits on its own sync.Cond whose locker is the slot
+// lock, and whoever makes it able to proceed (a sender
 // with a message for it, a receiver making room, IPC_SET, IPC_RMID or its
 // context ending) completes its call under that lock and wakes it alone,
 // once the lock is released (queue.unlock), so that it does not wake only
