@@ -51,19 +51,31 @@ func kernelWorkers() []*kworker {
 		for range maxCallers {
 			w := &kworker{fns: make(chan func()), res: make(chan bres, 1)}
 			ready := make(chan struct{})
-			go func() {
-				runtime.LockOSThread() // never unlocked: the thread's credentials and namespace are changed
-				w.tid = syscall.Gettid()
-				close(ready)
-				for f := range w.fns {
-					f()
-				}
-			}()
+			go w.serve(ready)
 			<-ready
 			kworkers = append(kworkers, w)
 		}
 	})
 	return kworkers
+}
+
+// serve runs w's calls on a thread of its own, locked for good: the
+// thread's credentials and namespace are changed. It is never the
+// process's main thread, whose id is the process id: msg_lrpid would not
+// tell a hand-over to that caller from a receive by the process. A
+// goroutine that lands there keeps it (a locked thread is never handed
+// back to the scheduler) and serves from another.
+func (w *kworker) serve(ready chan struct{}) {
+	runtime.LockOSThread() // never unlocked
+	if syscall.Gettid() == os.Getpid() {
+		go w.serve(ready)
+		select {}
+	}
+	w.tid = syscall.Gettid()
+	close(ready)
+	for f := range w.fns {
+		f()
+	}
 }
 
 // runOn runs f on w's thread and waits for it.
