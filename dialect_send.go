@@ -491,23 +491,10 @@ func (q *queue) dreceive(ctx context.Context, c *Cred, req *recvReq, msgtyp int6
 		return err
 	}
 	w := q.newWaiter(c)
-	w.mode, w.msgtyp, w.maxSize = mode, bound, req.size
-	if noerror {
-		w.maxSize = noLimit
-	}
-	w.typ, w.size, w.flags = asked, req.size, msgflg
 	if r.stat == statSticky {
 		q.x.flags |= modeMsgRWait // S4 msgrcv: set when a receiver sleeps
 	}
-	w.req = *req // a copy, so that req stays on the caller's stack
-	q.waits.receivers.add(w)
-	q.ns.watch.notify()
-	err := q.wait(ctx, w)
-	if err == nil { // a sender filled w.req in
-		*req = w.req
-	}
-	w.req = recvReq{}
-	return err
+	return q.waitReceive(ctx, w, req, mode, bound, asked, msgflg, noerror)
 }
 
 // dfree accounts for a message taken off the queue: its pool header and

@@ -320,9 +320,15 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := q.newWaiter(c)
+	return q.waitReceive(ctx, q.newWaiter(c), r, mode, msgtyp, asked, msgflg, msgflg&MSG_NOERROR != 0)
+}
+
+// waitReceive parks w, a receiver selecting with mode and msgtyp (asked
+// and msgflg as the caller gave them, for Blocked), until a sender hands
+// it a message into r or it fails, and returns how it ended.
+func (q *queue) waitReceive(ctx context.Context, w *waiter, r *recvReq, mode searchMode, msgtyp, asked int64, msgflg int32, noerror bool) error {
 	w.mode, w.msgtyp, w.maxSize = mode, msgtyp, r.size
-	if msgflg&MSG_NOERROR != 0 {
+	if noerror {
 		w.maxSize = noLimit
 	}
 	w.typ, w.size, w.flags = asked, r.size, msgflg
