@@ -32,19 +32,7 @@ func blockSides(t testing.TB) bsides {
 
 // blockScripts is how many random scripts TestBlockDifferential runs: 300
 // by default (CI), MSGQ_BLOCK_SCRIPTS to change it, 100 under -short.
-func blockScripts(t *testing.T) int {
-	if v := os.Getenv("MSGQ_BLOCK_SCRIPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			t.Fatalf("MSGQ_BLOCK_SCRIPTS=%q: %v", v, err)
-		}
-		return n
-	}
-	if testing.Short() {
-		return 100
-	}
-	return 300
-}
+func blockScripts(t *testing.T) int { return envCount(t, "MSGQ_BLOCK_SCRIPTS", 300, 100) }
 
 // blockScriptLen is the number of steps the generator aims for.
 const blockScriptLen = 24

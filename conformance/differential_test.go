@@ -16,18 +16,22 @@ import (
 
 // sequences is how many random sequences TestDifferential runs: 2,000 by
 // default (CI), MSGQ_SEQUENCES to change it, 200 under -short.
-func sequences(t *testing.T) int {
-	if v := os.Getenv("MSGQ_SEQUENCES"); v != "" {
+func sequences(t *testing.T) int { return envCount(t, "MSGQ_SEQUENCES", 2000, 200) }
+
+// envCount is how many random cases a test runs: the variable name if it
+// is set, else def, or short under -short.
+func envCount(t *testing.T, name string, def, short int) int {
+	if v := os.Getenv(name); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			t.Fatalf("MSGQ_SEQUENCES=%q: %v", v, err)
+			t.Fatalf("%s=%q: %v", name, v, err)
 		}
 		return n
 	}
 	if testing.Short() {
-		return 200
+		return short
 	}
-	return 2000
+	return def
 }
 
 // seqLen is the number of operations in a random sequence.
