@@ -125,7 +125,7 @@ func (q *queue) appendBlocked(calls []Call) []Call {
 	}
 	for w := ws.senders.head; w != nil; w = w.next {
 		calls = append(calls, Call{
-			Op: "msgsnd", Cred: w.cred.clone(), ID: q.id,
+			Op: "msgsnd", Cred: w.cred.clone(), ID: int(q.id),
 			Type: w.msg.mtype, Size: len(w.msg.text), Flags: int(w.flags),
 		})
 	}
@@ -133,7 +133,7 @@ func (q *queue) appendBlocked(calls []Call) []Call {
 	var order []uint64
 	ws.receivers.each(func(w *waiter) {
 		calls = append(calls, Call{
-			Op: "msgrcv", Cred: w.cred.clone(), ID: q.id,
+			Op: "msgrcv", Cred: w.cred.clone(), ID: int(q.id),
 			Type: w.typ, Size: w.size, Flags: int(w.flags),
 		})
 		order = append(order, w.order)

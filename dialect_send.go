@@ -529,7 +529,7 @@ func (q *queue) dremoved() {
 // bound; FreeBSD: type ≤ bound), or nil. That message is the oldest of its
 // type, so it heads its type's list.
 func (s *msgStore) firstWhere(mode searchMode, bound int64) *typeList {
-	mask := uint64(len(s.ring) - 1)
+	mask := uint32(len(s.ring) - 1)
 	for seq := s.head; seq < s.tail; seq++ {
 		if m := s.ring[seq&mask]; m != nil && matches(m.mtype, mode, bound) {
 			return s.list(m.mtype)

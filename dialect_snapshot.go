@@ -34,7 +34,7 @@ func (s *idScheme) checkpoint(t *idTable) IDAllocator {
 			order uint64
 		}
 		var all []entry
-		t.each(func(q *queue) { all = append(all, entry{q.id, q.x.order}) })
+		t.each(func(q *queue) { all = append(all, entry{int(q.id), q.x.order}) })
 		slices.SortFunc(all, func(x, y entry) int { return -cmpUint(x.order, y.order) })
 		for _, e := range all {
 			d.Newest = append(d.Newest, e.id)

@@ -83,7 +83,7 @@ func liveIDs(ns *Namespace) []int {
 	var ids []int
 	ns.core.mu.Lock()
 	defer ns.core.mu.Unlock()
-	ns.core.ids.each(func(q *queue) { ids = append(ids, q.id) })
+	ns.core.ids.each(func(q *queue) { ids = append(ids, int(q.id)) })
 	return ids
 }
 

@@ -119,7 +119,7 @@ func (t *idTable) lockID(id int32) (*queue, error) {
 		return nil, syscall.EINVAL
 	}
 	s.mu.Lock()
-	if q := s.q; q != nil && (q.id == int(id) || t.loose) {
+	if q := s.q; q != nil && (q.id == id || t.loose) {
 		return q, nil
 	}
 	s.mu.Unlock()
@@ -187,7 +187,7 @@ func (t *idTable) add(q *queue, limit int) error {
 // install puts q at index idx with the given id and sequence number.
 func (t *idTable) install(q *queue, idx, id int, seq uint16) {
 	t.growTo(idx + 1)
-	q.id = id
+	q.id = int32(id)
 	q.perm.seq = seq
 	s := t.makeSlot(idx)
 	q.mu = &s.mu
@@ -220,7 +220,7 @@ func (t *idTable) remove(q *queue) {
 		t.maxIdx--
 	}
 	if t.scheme != nil {
-		t.scheme.removed(idx, q.id)
+		t.scheme.removed(idx, int(q.id))
 	}
 }
 

@@ -23,7 +23,7 @@ func (ns *Namespace) Msgids(buf []int) (total int, err error) {
 	}
 	core.mu.Lock()
 	all := make([]entry, 0, core.ids.inUse)
-	core.ids.each(func(q *queue) { all = append(all, entry{q.id, q.x.order}) })
+	core.ids.each(func(q *queue) { all = append(all, entry{int(q.id), q.x.order}) })
 	core.mu.Unlock()
 	if len(buf) < len(all) {
 		return len(all), nil

@@ -69,11 +69,11 @@ func (q *queue) check() error {
 	var inRing int
 	var bytes uint64
 	if s.count > 0 {
-		mask := uint64(len(s.ring) - 1)
+		mask := uint32(len(s.ring) - 1)
 		if s.ring[s.head&mask] == nil {
 			fail("ring head %d is a hole", s.head)
 		}
-		if s.tail-s.head > uint64(len(s.ring)) {
+		if s.tail-s.head > uint32(len(s.ring)) {
 			fail("ring span %d exceeds its size %d", s.tail-s.head, len(s.ring))
 		}
 		for seq := s.head; seq < s.tail; seq++ {

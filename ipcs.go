@@ -36,7 +36,7 @@ func (ns *Namespace) String() string {
 	defer core.mu.Unlock()
 	core.ids.each(func(q *queue) {
 		fmt.Fprintf(&b, "0x%08x %-10d %-10d %-10o %-12d %d\n",
-			uint32(q.perm.key), q.id, q.perm.uid, q.perm.mode, q.cbytes, q.msgs.count)
+			uint32(q.perm.key), int(q.id), q.perm.uid, q.perm.mode, q.cbytes, q.msgs.count)
 	})
 	return b.String()
 }

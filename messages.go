@@ -1,6 +1,9 @@
 package msgq
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // The messages of one queue, kept so that every msgrcv selection mode but
 // MSG_COPY finds its message in time independent of the queue's depth.
@@ -21,7 +24,10 @@ import "sync"
 // An empty queue costs little: the type map is made only when a second
 // type appears (one type lives in last alone), the heaps only when first
 // needed, the ring lives in the store itself until the queue first holds
-// more than firstRing messages, and message storage is recycled
+// more than firstRing messages, the first type's list lives in the store
+// too (one: a send and a receive on a queue of one type touch no other
+// memory of the queue's, which a table of a million queues pays for in
+// cache misses), and message storage is recycled
 // through one pool for the whole process (messagePool), not per queue, so
 // that a drained queue pins no message.
 //
@@ -32,7 +38,7 @@ import "sync"
 type message struct {
 	text  []byte
 	mtype int64
-	seq   uint64   // arrival order; the message lives at ring[seq & mask]
+	seq   uint32   // arrival order; the message lives at ring[seq & mask]
 	next  *message // the next message of the same type, or on the free list
 }
 
@@ -59,7 +65,7 @@ type msgStore struct {
 	count int // number of messages
 
 	ring       []*message          // arrival order; nil marks a message taken from the middle
-	head, tail uint64              // messages have seq in [head, tail)
+	head, tail uint32              // messages have seq in [head, tail); renumbered before tail wraps
 	small      [firstRing]*message // the ring until it first grows: no allocation, no cache miss
 
 	// Every type's list: while types is nil there is at most one, last.
@@ -67,6 +73,7 @@ type msgStore struct {
 	last   *typeList           // the list used last: most sends repeat a type
 	nEmpty int                 // empty lists kept (in types, or last)
 	heaps  *storeHeaps         // nil until a receive first needs a heap
+	one    typeList            // the first list, while in use; later ones are allocated
 }
 
 // storeHeaps are the two heaps over a store's lists, each built on the
@@ -77,7 +84,7 @@ type storeHeaps struct {
 }
 
 const (
-	firstRing = 2  // the ring of a queue's first message
+	firstRing = 1  // the ring of a queue's first message
 	minRing   = 16 // a ring that has grown shrinks no further than this
 )
 
@@ -86,14 +93,24 @@ const (
 // and a drained queue keeps no message of its own.
 var messagePool = sync.Pool{New: func() any { return new(message) }}
 
-// list returns the FIFO for mtype, creating it if need be.
+// list returns the FIFO for mtype, creating it if need be. Its first test
+// is the common case, kept small enough to be inlined.
 func (s *msgStore) list(mtype int64) *typeList {
 	if l := s.last; l != nil && l.mtype == mtype {
 		return l
 	}
+	return s.otherList(mtype)
+}
+
+func (s *msgStore) otherList(mtype int64) *typeList {
 	l := s.types[mtype]
 	if l == nil {
-		l = &typeList{mtype: mtype, pos: [2]int32{-1, -1}}
+		if s.last == &s.one || s.types[s.one.mtype] == &s.one {
+			l = new(typeList)
+		} else {
+			l = &s.one // free: never used, or swept out of the map
+		}
+		*l = typeList{mtype: mtype, pos: [2]int32{-1, -1}}
 		if s.types == nil && s.last != nil {
 			// A second type: from now on the lists live in the map.
 			s.types = map[int64]*typeList{s.last.mtype: s.last}
@@ -147,11 +164,11 @@ func (s *msgStore) recycle(m *message) {
 
 // push appends m as the newest message.
 func (s *msgStore) push(m *message) {
-	if s.tail-s.head == uint64(len(s.ring)) {
-		s.resize()
+	if s.tail-s.head == uint32(len(s.ring)) || s.tail == math.MaxUint32 {
+		s.resize() // which renumbers the messages from 0
 	}
 	m.seq = s.tail
-	s.ring[s.tail&uint64(len(s.ring)-1)] = m
+	s.ring[s.tail&uint32(len(s.ring)-1)] = m
 	s.tail++
 	s.count++
 
@@ -201,7 +218,7 @@ func (s *msgStore) take(l *typeList) *message {
 
 // unlinkRing removes m from the arrival-order ring.
 func (s *msgStore) unlinkRing(m *message) {
-	mask := uint64(len(s.ring) - 1)
+	mask := uint32(len(s.ring) - 1)
 	s.ring[m.seq&mask] = nil
 	switch m.seq {
 	case s.head:
@@ -235,8 +252,8 @@ func (s *msgStore) resize() {
 		size /= 2
 	}
 	ring := make([]*message, size)
-	mask := uint64(len(s.ring) - 1)
-	var n uint64
+	mask := uint32(len(s.ring) - 1)
+	var n uint32
 	for seq := s.head; seq < s.tail; seq++ {
 		if m := s.ring[seq&mask]; m != nil {
 			m.seq = n
@@ -268,7 +285,7 @@ func (s *msgStore) first() *typeList {
 	if s.count == 0 {
 		return nil
 	}
-	return s.list(s.ring[s.head&uint64(len(s.ring)-1)].mtype)
+	return s.list(s.ring[s.head&uint32(len(s.ring)-1)].mtype)
 }
 
 // heap returns heap k, building it if it is not kept yet.
@@ -335,7 +352,7 @@ func (s *msgStore) nth(k int64) *message {
 	if k < 0 || k >= int64(s.count) {
 		return nil
 	}
-	mask := uint64(len(s.ring) - 1)
+	mask := uint32(len(s.ring) - 1)
 	if k < int64(s.count)/2 {
 		for seq := s.head; ; seq++ {
 			if m := s.ring[seq&mask]; m != nil {
@@ -360,7 +377,7 @@ func (s *msgStore) nth(k int64) *message {
 // all returns the messages in arrival order, sharing their text.
 func (s *msgStore) all() []Message {
 	out := make([]Message, 0, s.count)
-	mask := uint64(len(s.ring) - 1)
+	mask := uint32(len(s.ring) - 1)
 	for seq := s.head; seq < s.tail; seq++ {
 		if m := s.ring[seq&mask]; m != nil {
 			out = append(out, Message{Type: m.mtype, Text: m.text})

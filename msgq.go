@@ -297,7 +297,7 @@ func (ns *Namespace) Msgget(key Key, msgflg int) (msqid int, err error) {
 	if err != nil {
 		return -1, err
 	}
-	return q.id, nil
+	return int(q.id), nil
 }
 
 // stampOf is the inverse of unixTime: a time's whole seconds, 0 for the
@@ -610,7 +610,7 @@ func (ns *Namespace) stat(id int32, cmd int32) (MsqidDS, int, error) {
 	if cmd == IPC_STAT {
 		return q.stat(), 0, nil
 	}
-	return q.stat(), q.id, nil
+	return q.stat(), int(q.id), nil
 }
 
 // rmid is IPC_RMID (Linux msgctl_down and freeque). It takes the namespace
@@ -632,7 +632,7 @@ func (ns *Namespace) rmid(lock func() (*queue, error)) error {
 		return core.rules.notOwner
 	}
 	q.dremoved()
-	r := Removal{ID: q.id, Key: q.perm.key}
+	r := Removal{ID: int(q.id), Key: q.perm.key}
 	r.Dropped, r.Woken = q.destroy(core.onRemove != nil)
 	core.ids.remove(q)
 	if q.perm.key != IPC_PRIVATE {
@@ -777,7 +777,7 @@ func (ns *Namespace) Lookup(msqid int) (*Queue, error) {
 		return nil, err
 	}
 	q.mu.Unlock()
-	if q.id != int(id) { // OpenBSD's syscalls resolve any id by its index; Lookup does not
+	if q.id != id { // OpenBSD's syscalls resolve any id by its index; Lookup does not
 		return nil, syscall.EINVAL
 	}
 	return &Queue{ns: ns, q: q}, nil
@@ -797,7 +797,7 @@ type Queue struct {
 }
 
 // ID returns the queue's id, as msgget returned it.
-func (q *Queue) ID() int { return q.q.id }
+func (q *Queue) ID() int { return int(q.q.id) }
 
 // lock locks the queue, or returns EIDRM if it was removed.
 func (q *Queue) lock() error {

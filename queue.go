@@ -13,18 +13,17 @@ import (
 type queue struct {
 	mu *sync.Mutex // the lock of the slot the queue lives in; set once by idTable.add
 	ns *nsCore
-	id int // set once by idTable.add
 
 	// Guarded by *mu.
 	perm                ipcPerm
-	removed             bool
-	stime, rtime, ctime int64 // Unix seconds, as Linux's time64_t; 0 when never
 	lspid, lrpid        int32
+	id                  int32 // set once by idTable.add, before the queue is published
+	removed             bool
+	stime, rtime, ctime int64  // Unix seconds, as Linux's time64_t; 0 when never
 	qbytes              uint64 // the most bytes, and the most messages, the queue holds
 	cbytes              uint64 // bytes of text queued
 	msgs                msgStore
 	waits               *waitState // blocked callers; nil until one first waits
-	woken               *waiter    // finished waiters to wake when *mu is released, linked by wake
 	x                   *qDialect  // a dialect's state (dialect_send.go); nil on Linux
 }
 
@@ -35,6 +34,7 @@ type waitState struct {
 	senders   waitList // blocked senders, oldest first
 	receivers receivers
 	idle      *waiter // waiters kept for reuse, linked by next
+	woken     *waiter // finished waiters to wake when the lock is released, linked by wake
 }
 
 // waiting returns the queue's waitState, allocating it if need be.
@@ -50,20 +50,20 @@ func (q *queue) waiting() *waitState {
 // releases the lock with unlock. The list is read before the lock is
 // released: once signalled, a waiter may be reused at once.
 func (q *queue) unlock() {
-	if q.woken != nil {
-		q.unlockAndWake()
+	if ws := q.waits; ws != nil && ws.woken != nil {
+		q.unlockAndWake(ws)
 		return
 	}
 	q.mu.Unlock()
 }
 
-func (q *queue) unlockAndWake() {
+func (q *queue) unlockAndWake(ws *waitState) {
 	var buf [8]*waiter
 	woken := buf[:0]
-	for w := q.woken; w != nil; w = w.wake {
+	for w := ws.woken; w != nil; w = w.wake {
 		woken = append(woken, w)
 	}
-	q.woken = nil
+	ws.woken = nil
 	q.mu.Unlock()
 	for _, w := range woken {
 		w.cond.Signal()
@@ -73,10 +73,11 @@ func (q *queue) unlockAndWake() {
 // wakeLocked wakes the finished waiters while the lock is held, for a
 // caller about to wait itself: its wait releases the lock without unlock.
 func (q *queue) wakeLocked() {
-	for w := q.woken; w != nil; w = w.wake {
+	ws := q.waits
+	for w := ws.woken; w != nil; w = w.wake {
 		w.cond.Signal()
 	}
-	q.woken = nil
+	ws.woken = nil
 }
 
 // searchMode is how msgrcv selects a message (Linux convert_mode).

@@ -118,7 +118,7 @@ func (ns *refNS) findKey(key Key) *refQueue {
 // (which every caller turns into EINVAL).
 func (ns *refNS) obtain(id int32) *refQueue {
 	for _, q := range ns.queues {
-		if !q.removed && q.id == int(id) {
+		if !q.removed && int(q.id) == int(id) {
 			return q
 		}
 	}

@@ -295,7 +295,7 @@ func (q *queue) snapshot() QueueSnapshot {
 	for i := range msgs {
 		msgs[i].Text = append([]byte{}, msgs[i].Text...)
 	}
-	return QueueSnapshot{ID: q.id, Stat: ds, Messages: msgs}
+	return QueueSnapshot{ID: int(q.id), Stat: ds, Messages: msgs}
 }
 
 // utc is t in UTC without its monotonic reading; the zero time stays zero.

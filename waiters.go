@@ -18,7 +18,7 @@ type waiter struct {
 	cond       sync.Cond // L is the queue's slot lock
 	prev, next *waiter
 	list       *waitList // the list it waits on; nil once done
-	wake       *waiter   // the next finished waiter to wake (queue.woken)
+	wake       *waiter   // the next finished waiter to wake (waitState.woken)
 	cred       *Cred
 	done       bool
 	err        error
@@ -49,8 +49,9 @@ type waiter struct {
 func (q *queue) finish(w *waiter, err error) {
 	w.done = true
 	w.err = err
-	w.wake = q.woken
-	q.woken = w
+	ws := q.waits // a waiter exists only once its queue has a waitState
+	w.wake = ws.woken
+	ws.woken = w
 }
 
 // waitList is a FIFO of waiters.
