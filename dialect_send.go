@@ -259,6 +259,9 @@ func (q *queue) dtry(w *waiter, c *Cred, m *message) (fullCheck, error) {
 			return f, nil
 		}
 	}
+	if q.msgs.count == maxQueued {
+		return r.full[0], nil // msgq's own bound (messages.go): waits as for the system's first
+	}
 	if r.typeLast && m.mtype < 1 {
 		return 0, syscall.EINVAL // OB msg_copyin, FB kern_msgsnd: only now
 	}
@@ -291,7 +294,7 @@ func (q *queue) dshort(f fullCheck, w *waiter, n int) bool {
 		return q.qbytes-q.cbytes < uint64(n)
 	case fullMnm:
 		mnm := q.ns.limits.MsgMnm
-		return mnm > 0 && q.msgs.count >= mnm
+		return mnm > 0 && int(q.msgs.count) >= mnm
 	case fullLocked:
 		return q.x.owner != nil && q.x.owner != w
 	}

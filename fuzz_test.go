@@ -74,7 +74,7 @@ func qnum(ns *Namespace) int {
 	n := 0
 	ns.core.mu.Lock()
 	defer ns.core.mu.Unlock()
-	ns.core.ids.each(func(q *queue) { n += q.msgs.count })
+	ns.core.ids.each(func(q *queue) { n += int(q.msgs.count) })
 	return n
 }
 

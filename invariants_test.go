@@ -65,6 +65,21 @@ func (q *queue) check() error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
+	// Spares: a counted list, no longer than maxFree, and none at all
+	// once the queue is empty.
+	if s.spare != nil {
+		var n uint32
+		for m := s.spare; m != nil; m = m.next {
+			n++
+		}
+		if n != s.spare.seq || n > maxFree {
+			fail("%d spare messages, the list says %d (at most %d)", n, s.spare.seq, maxFree)
+		}
+		if s.count == 0 {
+			fail("an empty queue keeps %d spare messages", n)
+		}
+	}
+
 	// The ring holds the messages in arrival order, the oldest at its head.
 	var inRing int
 	var bytes uint64
@@ -86,7 +101,7 @@ func (q *queue) check() error {
 			}
 		}
 	}
-	if inRing != s.count {
+	if inRing != int(s.count) {
 		fail("ring holds %d messages, count says %d", inRing, s.count)
 	}
 	if bytes != q.cbytes {
@@ -129,10 +144,10 @@ func (q *queue) check() error {
 			fail("type %d list tail is not its last message", mtype)
 		}
 	})
-	if inLists != s.count {
+	if inLists != int(s.count) {
 		fail("type lists hold %d messages, count says %d", inLists, s.count)
 	}
-	if empty != s.nEmpty {
+	if empty != int(s.nEmpty) {
 		fail("%d empty lists, nEmpty says %d", empty, s.nEmpty)
 	}
 

@@ -27,9 +27,17 @@ import (
 // more than firstRing messages, the first type's list lives in the store
 // too (one: a send and a receive on a queue of one type touch no other
 // memory of the queue's, which a table of a million queues pays for in
-// cache misses), and message storage is recycled
-// through one pool for the whole process (messagePool), not per queue, so
-// that a drained queue pins no message.
+// cache misses), and a drained queue pins no message.
+//
+// Message storage is recycled in two tiers. A queue that still holds
+// messages keeps the ones it delivers (up to maxFree) for its next sends,
+// under the lock it already holds; when it drains it gives them all back
+// to one pool for the whole process (messagePool), in batches of at most
+// maxBatch linked messages, and a send on a queue with no spare takes a
+// whole batch. So a queue that streams (W3: a producer filling it while a
+// consumer empties it) touches the pool twice per batch instead of twice
+// per message, while a send and a receive that leave the queue empty (W1)
+// pay one pool Get and one Put, and nothing stays with a drained queue.
 //
 // Nothing here locks: the store belongs to its queue and is guarded by the
 // queue's slot lock.
@@ -62,18 +70,19 @@ type listHeap struct {
 
 // msgStore holds the messages of one queue.
 type msgStore struct {
-	count int // number of messages
+	count  int32 // number of messages; at most maxQueued
+	nEmpty int32 // empty lists kept (in types, or last)
 
 	ring       []*message          // arrival order; nil marks a message taken from the middle
 	head, tail uint32              // messages have seq in [head, tail); renumbered before tail wraps
 	small      [firstRing]*message // the ring until it first grows: no allocation, no cache miss
 
 	// Every type's list: while types is nil there is at most one, last.
-	types  map[int64]*typeList // every type present, and some recently empty
-	last   *typeList           // the list used last: most sends repeat a type
-	nEmpty int                 // empty lists kept (in types, or last)
-	heaps  *storeHeaps         // nil until a receive first needs a heap
-	one    typeList            // the first list, while in use; later ones are allocated
+	types map[int64]*typeList // every type present, and some recently empty
+	last  *typeList           // the list used last: most sends repeat a type
+	heaps *storeHeaps         // nil until a receive first needs a heap
+	one   typeList            // the first list, while in use; later ones are allocated
+	spare *message            // delivered messages kept for the next sends, linked by next; the first's seq counts them
 }
 
 // storeHeaps are the two heaps over a store's lists, each built on the
@@ -86,12 +95,22 @@ type storeHeaps struct {
 const (
 	firstRing = 1  // the ring of a queue's first message
 	minRing   = 16 // a ring that has grown shrinks no further than this
+
+	maxFree  = 256 // the most spare messages a queue keeps while it holds messages
+	maxBatch = 32  // the most messages in one batch in messagePool
+
+	// maxQueued is the most messages one store holds (count is 32 bits, as
+	// are the ring's sequence numbers). Linux has no such bound, but
+	// reaching it takes over 100 GB of messages; a send that would pass it
+	// waits, or fails with EAGAIN, as on a full queue.
+	maxQueued = math.MaxInt32
 )
 
 // messagePool recycles messages with their text buffers across every
 // queue and namespace, so that a send after a receive allocates nothing
-// and a drained queue keeps no message of its own.
-var messagePool = sync.Pool{New: func() any { return new(message) }}
+// and a drained queue keeps no message of its own. Each item is a batch:
+// a list of messages linked by next, the first's seq counting them.
+var messagePool = sync.Pool{New: func() any { return &message{seq: 1} }}
 
 // list returns the FIFO for mtype, creating it if need be. Its first test
 // is the common case, kept small enough to be inlined.
@@ -141,7 +160,14 @@ func (s *msgStore) eachList(f func(l *typeList)) {
 // be. A recycled text buffer is reused only if it is not much larger than
 // the text, so that small messages do not pin large buffers.
 func (s *msgStore) newMessage(mtype int64, text []byte) *message {
-	m := messagePool.Get().(*message)
+	m := s.spare
+	if m == nil {
+		m = messagePool.Get().(*message)
+	}
+	if m.next != nil { // a spare or a batch: the rest are spares
+		m.next.seq = m.seq - 1
+	}
+	s.spare, m.next = m.next, nil
 	n := len(text)
 	if c := cap(m.text); c < n || c > 2*n+64 {
 		m.text = nil
@@ -155,11 +181,63 @@ func (s *msgStore) newMessage(mtype int64, text []byte) *message {
 	return m
 }
 
-// recycle gives m back for a later newMessage. Nothing may refer to m
-// afterwards.
+// recycle gives m back for a later newMessage: to the queue's spares, or
+// to the pool when the queue keeps maxFree already; a queue left empty
+// gives all its spares to the pool. Nothing may refer to m afterwards.
 func (s *msgStore) recycle(m *message) {
-	m.next = nil
-	messagePool.Put(m)
+	if s.count == 0 && s.spare == nil { // a receive that drained the queue: the common case
+		m.next, m.seq = nil, 1
+		messagePool.Put(m)
+		return
+	}
+	s.keep(m)
+}
+
+// keep is recycle when the queue holds messages or spares.
+func (s *msgStore) keep(m *message) {
+	var n uint32
+	if s.spare != nil {
+		n = s.spare.seq
+	}
+	if n < maxFree {
+		m.next, m.seq = s.spare, n+1
+		s.spare = m
+	} else {
+		m.next, m.seq = nil, 1
+		messagePool.Put(m)
+	}
+	if s.count == 0 {
+		s.release()
+	}
+}
+
+// release gives the queue's spares to the pool, in batches.
+func (s *msgStore) release() {
+	eachBatch(s.spare, func(b *message) { messagePool.Put(b) })
+	s.spare = nil
+}
+
+// eachBatch cuts a counted list of messages into counted lists of at most
+// maxBatch and calls f with each. Cutting walks the list, which costs no
+// more than the recycle calls that built it.
+func eachBatch(m *message, f func(b *message)) {
+	for m != nil {
+		left := m.seq
+		if left <= maxBatch {
+			f(m)
+			return
+		}
+		last := m
+		for range maxBatch - 1 {
+			last = last.next
+		}
+		rest := last.next
+		last.next = nil
+		m.seq = maxBatch
+		rest.seq = left - maxBatch
+		f(m)
+		m = rest
+	}
 }
 
 // push appends m as the newest message.
@@ -205,7 +283,7 @@ func (s *msgStore) take(l *typeList) *message {
 			}
 		}
 		s.nEmpty++
-		if s.nEmpty > 32 && s.nEmpty > len(s.types)/2 {
+		if s.nEmpty > 32 && int(s.nEmpty) > len(s.types)/2 {
 			s.sweep()
 		}
 	} else if hs != nil && hs.kept[byAge] {
@@ -230,7 +308,7 @@ func (s *msgStore) unlinkRing(m *message) {
 			s.tail--
 		}
 	}
-	if s.count < len(s.ring)/8 && len(s.ring) > minRing {
+	if int(s.count) < len(s.ring)/8 && len(s.ring) > minRing {
 		s.resize()
 	}
 }
@@ -245,10 +323,10 @@ func (s *msgStore) resize() {
 		return
 	}
 	size := max(minRing, len(s.ring))
-	for s.count+1 > size*3/4 {
+	for int(s.count)+1 > size*3/4 {
 		size *= 2
 	}
-	for size > minRing && s.count < size/4 {
+	for size > minRing && int(s.count) < size/4 {
 		size /= 2
 	}
 	ring := make([]*message, size)
@@ -388,6 +466,7 @@ func (s *msgStore) all() []Message {
 
 // reset drops every message.
 func (s *msgStore) reset() {
+	s.release()
 	*s = msgStore{}
 }
 

@@ -102,3 +102,68 @@ func TestStoreFirstListLivesInTheStore(t *testing.T) {
 	assert.Equal(t, int64(9), mtype)
 	assert.Equal(t, "w", text)
 }
+
+// TestStoreSpares: a queue that still holds messages keeps those it
+// delivers (up to maxFree) for its next sends, and once it drains it
+// keeps none.
+func TestStoreSpares(t *testing.T) {
+	q := storeQueue()
+	s := &q.msgs
+	const n = maxFree + 44
+	for i := range n {
+		q.testPush(1, string(rune('a'+i%26)))
+	}
+	for range n - 1 {
+		q.testTake(searchAny, 0)
+	}
+	require.NoError(t, q.check())
+	require.NotNil(t, s.spare)
+	assert.Equal(t, uint32(maxFree), s.spare.seq, "spares stop at maxFree")
+
+	q.testPush(1, "x")
+	assert.Equal(t, uint32(maxFree-1), s.spare.seq, "a send uses a spare")
+	q.testTake(searchAny, 0)
+	q.testTake(searchAny, 0)
+	assert.Nil(t, s.spare, "a drained queue keeps no spare")
+	require.NoError(t, q.check())
+
+	// A batch from the pool is a spare list like any other: a send takes
+	// its first message and keeps the rest.
+	s.spare = batchOf(5)
+	q.testPush(2, "y")
+	require.NotNil(t, s.spare)
+	assert.Equal(t, uint32(4), s.spare.seq)
+	require.NoError(t, q.check())
+}
+
+// TestEachBatch: spares go back to the pool cut into counted batches of
+// at most maxBatch, every message in one of them.
+func TestEachBatch(t *testing.T) {
+	for _, n := range []uint32{1, maxBatch - 1, maxBatch, maxBatch + 1, 3*maxBatch + 7, maxFree} {
+		var sizes []uint32
+		var total uint32
+		eachBatch(batchOf(n), func(b *message) {
+			var length uint32
+			for m := b; m != nil; m = m.next {
+				length++
+			}
+			assert.Equal(t, b.seq, length, "n=%d: a batch counts its messages", n)
+			assert.LessOrEqual(t, length, uint32(maxBatch), "n=%d", n)
+			sizes = append(sizes, length)
+			total += length
+		})
+		assert.Equal(t, n, total, "n=%d: every message in a batch", n)
+		for _, size := range sizes[:len(sizes)-1] {
+			assert.Equal(t, uint32(maxBatch), size, "n=%d: full batches but the last %v", n, sizes)
+		}
+	}
+}
+
+// batchOf returns a counted list of n fresh messages.
+func batchOf(n uint32) *message {
+	var head *message
+	for i := range n {
+		head = &message{next: head, seq: i + 1}
+	}
+	return head
+}

@@ -152,9 +152,9 @@ func (q *queue) find(mode searchMode, msgtyp int64) *typeList {
 
 // fits reports whether a message of n bytes fits: its bytes within qbytes,
 // and the message count within qbytes too, which stops floods of empty
-// messages (Linux msg_fits_inqueue).
+// messages (Linux msg_fits_inqueue), and within maxQueued.
 func (q *queue) fits(n int) bool {
-	return uint64(n)+q.cbytes <= q.qbytes && 1+uint64(q.msgs.count) <= q.qbytes
+	return uint64(n)+q.cbytes <= q.qbytes && 1+uint64(q.msgs.count) <= min(q.qbytes, maxQueued)
 }
 
 // send is the part of msgsnd(2) after the id lookup (Linux do_msgsnd): it
