@@ -58,6 +58,12 @@ func (q *queue) unlock() {
 }
 
 func (q *queue) unlockAndWake(ws *waitState) {
+	if w := ws.woken; w.wake == nil { // one waiter, as a hand-off finishes
+		ws.woken = nil
+		q.mu.Unlock()
+		w.cond.Signal()
+		return
+	}
 	var buf [8]*waiter
 	woken := buf[:0]
 	for w := ws.woken; w != nil; w = w.wake {
@@ -333,16 +339,17 @@ func (q *queue) waitReceive(ctx context.Context, w *waiter, r *recvReq, mode sea
 		w.maxSize = noLimit
 	}
 	w.typ, w.size, w.flags = asked, r.size, msgflg
-	w.req = *r // a copy, so that r stays on the caller's stack
+	// A copy of the destination, so that r stays on the caller's stack.
+	w.req.buf, w.req.size, w.req.alloc = r.buf, r.size, r.alloc
 	q.waits.receivers.add(w)
 	q.ns.watch.notify()
 	err := q.wait(ctx, w)
 	// A sender filled w.req in if it completed w. The lock is still held,
 	// so w, though back among the idle waiters, is not reused yet.
 	if err == nil {
-		*r = w.req
+		r.n, r.mtype, r.text = w.req.n, w.req.mtype, w.req.text
 	}
-	w.req = recvReq{} // let go of the caller's buffer
+	w.req.buf, w.req.text = nil, nil // let go of the caller's memory
 	return err
 }
 
