@@ -185,15 +185,28 @@ func (s *msgStore) newMessage(mtype int64, text []byte) *message {
 // to the pool when the queue keeps maxFree already; a queue left empty
 // gives all its spares to the pool. Nothing may refer to m afterwards.
 func (s *msgStore) recycle(m *message) {
-	if s.count == 0 && s.spare == nil { // a receive that drained the queue: the common case
-		m.next, m.seq = nil, 1
-		messagePool.Put(m)
+	if s.count > 0 {
+		s.keep(m)
 		return
 	}
-	s.keep(m)
+	// A receive that drained the queue. Its spares go back first and m
+	// last, on its own: the pool hands out what it was given last first,
+	// so the next send anywhere on this processor takes m alone, not a
+	// batch it has no use for (W8: a send and a receive on each of many
+	// queues).
+	if s.spare != nil {
+		s.release()
+	}
+	putMessage(m)
 }
 
-// keep is recycle when the queue holds messages or spares.
+// putMessage gives m, alone, to the pool.
+func putMessage(m *message) {
+	m.next, m.seq = nil, 1
+	messagePool.Put(m)
+}
+
+// keep is recycle when the queue still holds messages.
 func (s *msgStore) keep(m *message) {
 	var n uint32
 	if s.spare != nil {
@@ -202,13 +215,10 @@ func (s *msgStore) keep(m *message) {
 	if n < maxFree {
 		m.next, m.seq = s.spare, n+1
 		s.spare = m
-	} else {
-		m.next, m.seq = nil, 1
-		messagePool.Put(m)
+		return
 	}
-	if s.count == 0 {
-		s.release()
-	}
+	m.next, m.seq = nil, 1
+	messagePool.Put(m)
 }
 
 // release gives the queue's spares to the pool, in batches.
