@@ -104,6 +104,9 @@
 //     records the receiving thread's id in msg_lrpid (a direct receive
 //     records the process id); msgq records the caller's Cred.PID either way.
 //
+// One bound Linux lacks: a queue holds at most 2^31−1 messages (over 100 GB
+// of them); a send past it waits, or fails with EAGAIN, as on a full queue.
+//
 // Signals do not exist here, but Interrupt delivers what a signal with a
 // handler would to the calls blocked as one process: each returns EINTR,
 // having sent or consumed nothing, as on Linux, which never restarts
