@@ -2,6 +2,7 @@ package msgq
 
 import (
 	"math"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -166,4 +167,29 @@ func batchOf(n uint32) *message {
 		head = &message{next: head, seq: i + 1}
 	}
 	return head
+}
+
+// TestMaxQueued: a store holds at most maxQueued messages; in every
+// dialect a send past it is refused as on a full queue (EAGAIN under
+// IPC_NOWAIT), though its bytes would fit. (illumos and AIX refuse it by
+// their own MsgMnm, which cannot exceed it.)
+func TestMaxQueued(t *testing.T) {
+	for d := range Dialect(len(dialectRules)) {
+		t.Run(d.String(), func(t *testing.T) {
+			ns := newNS(t, WithDialect(d), WithLimits(Limits{MsgMnm: math.MaxInt32}))
+			id := mustQueue(t, ns, IPC_PRIVATE, 0o600)
+			q, err := ns.core.ids.lockID(int32(id))
+			require.NoError(t, err)
+			q.msgs.count = maxQueued // as if it held that many empty messages
+			q.qbytes = 1 << 40       // so that neither bytes nor Linux's count bound refuse it
+			q.unlock()
+			assert.Equal(t, syscall.EAGAIN, ns.Msgsnd(id, 1, nil, IPC_NOWAIT), "at maxQueued")
+
+			q, err = ns.core.ids.lockID(int32(id))
+			require.NoError(t, err)
+			q.msgs.count = 0
+			q.unlock()
+			assert.NoError(t, ns.Msgsnd(id, 1, nil, IPC_NOWAIT), "below it")
+		})
+	}
 }
