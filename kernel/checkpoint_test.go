@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -414,7 +415,10 @@ func TestCheckpointUnreadable(t *testing.T) {
 
 // Each queue's part of a kernel checkpoint is a state the queue was in,
 // even while another thread sends and receives on it: its figures agree
-// with its messages, which are a contiguous run of what was sent.
+// with its messages, which are a contiguous run of what was sent. A
+// checkpoint may also give up with EAGAIN, as documented, when the queue
+// changed on every one of its reads; on a busy machine some do, but most
+// must succeed.
 func TestCheckpointUnderTraffic(t *testing.T) {
 	inPrivateIPC(t, func() {
 		k := Kernel{}
@@ -446,8 +450,14 @@ func TestCheckpointUnderTraffic(t *testing.T) {
 				}
 			}
 		}()
-		for range 2000 {
+		const attempts = 2000
+		gaveUp := 0
+		for range attempts {
 			s, err := Checkpoint()
+			if errors.Is(err, syscall.EAGAIN) {
+				gaveUp++
+				continue
+			}
 			require.NoError(t, err)
 			_, err = msgq.Restore(s)
 			require.NoError(t, err, "the queue's part is consistent")
@@ -461,6 +471,8 @@ func TestCheckpointUnderTraffic(t *testing.T) {
 		}
 		close(stop)
 		require.NoError(t, <-done)
+		t.Logf("%d of %d checkpoints gave up with EAGAIN", gaveUp, attempts)
+		assert.Less(t, gaveUp, attempts/4, "most checkpoints succeed")
 	})
 }
 
