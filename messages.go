@@ -217,8 +217,7 @@ func (s *msgStore) keep(m *message) {
 		s.spare = m
 		return
 	}
-	m.next, m.seq = nil, 1
-	messagePool.Put(m)
+	putMessage(m)
 }
 
 // release gives the queue's spares to the pool, in batches.

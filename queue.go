@@ -317,11 +317,7 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		q.rtime = q.ns.seconds()
 		q.lrpid = c.PID
 		r.deliver(m.mtype, m.text)
-		if q.msgs.count == 0 && q.msgs.spare == nil {
-			putMessage(m) // recycle's usual case, written out: recycle is too big to inline
-		} else {
-			q.msgs.recycle(m)
-		}
+		q.msgs.recycle(m)
 		q.wakeSenders()
 		return nil
 	}
