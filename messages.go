@@ -47,7 +47,7 @@ type message struct {
 	text  []byte
 	mtype int64
 	seq   uint32   // arrival order; the message lives at ring[seq & mask]
-	next  *message // the next message of the same type, or on the free list
+	next  *message // the next message of the same type, or the next spare or in a pool batch
 }
 
 // typeList is the FIFO of the queued messages of one type.

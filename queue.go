@@ -317,7 +317,13 @@ func (q *queue) receive(ctx context.Context, c *Cred, r *recvReq, msgtyp int64, 
 		q.rtime = q.ns.seconds()
 		q.lrpid = c.PID
 		r.deliver(m.mtype, m.text)
-		q.msgs.recycle(m)
+		if q.msgs.count == 0 && q.msgs.spare == nil {
+			// recycle's usual case, written out here on W1's path: recycle
+			// is too big to inline, and the call cost W1 6% (measured).
+			putMessage(m)
+		} else {
+			q.msgs.recycle(m)
+		}
 		q.wakeSenders()
 		return nil
 	}
